@@ -1,0 +1,41 @@
+# make run  - set up .venv and start the dashboard at http://127.0.0.1:5000
+# make test - set up .venv with the test needs (and Debian chromium) and run every test
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: run test setup test-setup system-test-deps bench clean
+
+run: setup
+	$(PY) run.py
+
+setup: $(VENV)/.runtime-installed
+
+test-setup: $(VENV)/.test-installed system-test-deps
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
+	$(PIP) install -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: requirements-test.txt $(VENV)/.runtime-installed
+	$(PIP) install -r requirements-test.txt
+	touch $@
+
+# Browser tests drive Debian's chromium; install it when missing (needs root, as on CI).
+system-test-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: test-setup
+	$(PY) -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$status
+
+bench: setup
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,11 @@
+"""Blueprints, one per area, and the JSON error handling they share."""
+
+
+def register_blueprints(app):
+    """Register every blueprint and the error handlers on `app`."""
+    from routes import dashboard, errors, health, pipeline
+
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(pipeline.bp)
+    app.register_blueprint(health.bp)
+    errors.register(app)

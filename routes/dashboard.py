@@ -1,0 +1,36 @@
+"""The dashboard: URL form, stage choice, the live view and recent runs."""
+from flask import Blueprint, render_template, request
+
+from services.stages import STAGES
+from webui.extensions import db
+from webui.models import Run
+
+bp = Blueprint("dashboard", __name__)
+RECENT_RUNS = 10
+
+
+def render_dashboard(form=None, error=None):
+    """The dashboard page, with the submitted form and its error when there is one."""
+    recent = db.session.scalars(db.select(Run).order_by(Run.id.desc()).limit(RECENT_RUNS)).all()
+    session_id = request.args.get("session", "")[:64]
+    if not session_id and recent and recent[0].state in ("queued", "running", "awaiting_selection"):
+        session_id = recent[0].session_id
+    form = form or {}
+    selected = form.get("selected_stages") or ["1", "2"]
+    if isinstance(selected, str):
+        selected = [part.strip() for part in selected.split(",")]
+    return render_template(
+        "dashboard/index.html",
+        stages=STAGES,
+        selected={str(item) for item in selected},
+        form=form,
+        error=error,
+        recent=recent,
+        session_id=session_id,
+    )
+
+
+@bp.get("/")
+def index():
+    """The dashboard page."""
+    return render_dashboard()

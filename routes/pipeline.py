@@ -1,0 +1,98 @@
+"""Starting, cancelling and watching runs over HTTP."""
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+
+from routes.errors import api_error
+from services.validation import ValidationError
+
+bp = Blueprint("pipeline", __name__)
+MAX_SESSION_ID = 64
+
+
+def _pipeline():
+    return current_app.extensions["pipeline"]
+
+
+def _request_data():
+    """The body as a dict (JSON object or form), or an error response."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if data is None:
+            return None, api_error(400, "invalid_json", "The body is not valid JSON.", "body")
+        if not isinstance(data, dict):
+            return None, api_error(400, "invalid_body", "The body must be a JSON object.", "body")
+        return data, None
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        data = {key: request.form.get(key) for key in request.form}
+        stages = request.form.getlist("selected_stages")
+        data["selected_stages"] = stages if len(stages) != 1 else stages[0]
+        data["options"] = {}
+        return data, None
+    return None, api_error(415, "unsupported_media_type",
+                           "Send JSON (application/json) or a form.", "body")
+
+
+def _from_browser_form():
+    return not request.is_json and request.accept_mimetypes.best == "text/html"
+
+
+@bp.post("/pipeline/execute")
+def execute():
+    """Start (or queue) a run → 202 {"status", "session_id", "monitoring_enabled"}."""
+    data, error = _request_data()
+    if error is not None:
+        return error
+    try:
+        status, session_id = _pipeline().start(data)
+    except ValidationError as exc:
+        if _from_browser_form():
+            from routes.dashboard import render_dashboard
+
+            return render_dashboard(form=data, error=exc), 400
+        return api_error(400, exc.code, exc.message, exc.field)
+    if _from_browser_form():
+        return redirect(url_for("dashboard.index", session=session_id), code=303)
+    return jsonify({"status": status, "session_id": session_id, "monitoring_enabled": True}), 202
+
+
+def _cancel(session_id):
+    if len(session_id) > MAX_SESSION_ID:
+        return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
+    status = _pipeline().cancel(session_id)
+    if status is None:
+        return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
+    return jsonify({"status": status, "session_id": session_id})
+
+
+@bp.post("/pipeline/interrupt/<session_id>")
+def interrupt(session_id):
+    """Cancel a run (idempotent)."""
+    return _cancel(session_id)
+
+
+@bp.post("/api/pipeline/cancel/<session_id>")
+def cancel(session_id):
+    """Cancel a run (idempotent); the same as the interrupt route."""
+    return _cancel(session_id)
+
+
+@bp.get("/api/pipeline/status/<session_id>")
+def status(session_id):
+    """The run's status snapshot."""
+    snapshot = _pipeline().snapshot(session_id) if len(session_id) <= MAX_SESSION_ID else None
+    if snapshot is None:
+        return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
+    return jsonify(snapshot)
+
+
+@bp.get("/api/pipeline/events/<session_id>")
+def events(session_id):
+    """Every stored event with seq > since, in order (polling fallback and replay)."""
+    since_text = request.args.get("since", "0")
+    if not since_text.isdigit() or len(since_text) > 12:
+        return api_error(400, "invalid_since", "since must be a whole number, 0 or more.", "since")
+    pipeline = _pipeline()
+    if len(session_id) > MAX_SESSION_ID or not pipeline.store.has_run(session_id):
+        return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
+    stored = pipeline.store.events_since(session_id, int(since_text))
+    return jsonify({"session_id": session_id,
+                    "events": [{"event": kind, "data": event} for kind, event in stored]})

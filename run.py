@@ -1,0 +1,86 @@
+"""Start the dashboard, or run the pipeline headless: `python run.py process URL`."""
+import argparse
+import logging
+import sys
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(description="YouTube Pipeline Web UI")
+    parser.add_argument("--host", help="address to listen on (default from config: 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 5000)")
+    parser.add_argument("--config", help="configuration file (default config.yaml)")
+    parser.add_argument("--data-dir", help="folder for episodes and the database")
+    commands = parser.add_subparsers(dest="command")
+    process = commands.add_parser("process", help="run the pipeline on URL in this terminal")
+    process.add_argument("url")
+    process.add_argument("--preset", default="default")
+    process.add_argument("--stages", default="1,2", help="comma-separated stage numbers, e.g. 1,2")
+    process.add_argument("--episode", help="episode folder name under <data_dir>/episodes")
+    return parser.parse_args(argv)
+
+
+def _make_app(args):
+    from webui import create_app
+    from webui.config import ConfigError
+
+    overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    try:
+        return create_app(overrides, config_file=args.config)
+    except ConfigError as exc:
+        sys.exit(f"error: {exc}")
+
+
+def process(args):
+    """Run the selected stages on a URL with terminal progress bars; exit 0 when completed."""
+    from services.validation import ValidationError
+    from webui.terminal import TerminalProgress
+
+    app = _make_app(args)
+    pipeline = app.extensions["pipeline"]
+    request = {"youtube_url": args.url, "selected_stages": args.stages, "preset": args.preset,
+               "episode_directory": args.episode}
+    try:
+        spec, name = pipeline.validate(request)
+    except ValidationError as exc:
+        sys.exit(f"error: {exc.field}: {exc.message}")
+    bars = TerminalProgress(spec.session_id)
+    pipeline.recorder.add_listener(bars)
+    pipeline.store.create_run(spec, name)
+    pipeline.manager.submit(spec)
+    try:
+        while not bars.done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pipeline.cancel(spec.session_id)
+        bars.done.wait(10)
+    pipeline.manager.wait_idle(10)
+    print(f"episode folder: {spec.episode_dir}")
+    return 0 if bars.status == "completed" else 1
+
+
+def serve(args):
+    """Serve the dashboard."""
+    from webui.extensions import socketio
+
+    app = _make_app(args)
+    server = app.config["PIPELINE"]["server"]
+    host = args.host or server["host"]
+    port = args.port or server["port"]
+    print(f"YouTube Pipeline Web UI on http://{host}:{port}", flush=True)
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
+                 log_output=False)
+    return 0
+
+
+def main(argv=None):
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    if args.command == "process":
+        logging.getLogger().handlers[0].setLevel(logging.WARNING)
+        return process(args)
+    return serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

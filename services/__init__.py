@@ -1,0 +1,1 @@
+"""Pipeline services: stages, controller, events and estimation. No Flask imports here."""

@@ -1,0 +1,73 @@
+"""Which stages of an episode folder are done, with which parameters, so later runs reuse them."""
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+CHECKPOINT_FILE = "checkpoints.json"
+
+
+class Checkpoints:
+    """The `checkpoints.json` record of an episode folder."""
+
+    def __init__(self, episode_dir):
+        self.path = Path(episode_dir) / CHECKPOINT_FILE
+
+    def _load(self):
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save(self, data):
+        tmp = self.path.with_name(f".{self.path.name}.part")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def reusable(self, stage_key, parameters):
+        """The outputs recorded for `stage_key` when its parameters match and all files exist."""
+        entry = self._load().get(stage_key)
+        if not isinstance(entry, dict) or entry.get("parameters") != parameters:
+            return None
+        outputs = entry.get("outputs") or []
+        if not all((self.path.parent / name).is_file() for name in outputs):
+            return None
+        return outputs
+
+    def record(self, stage_key, parameters, outputs):
+        """Mark `stage_key` done with these parameters and output files."""
+        data = self._load()
+        data[stage_key] = {
+            "parameters": parameters,
+            "outputs": sorted(outputs),
+            "completed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        self._save(data)
+
+    def forget(self, stage_key):
+        """Drop the record of `stage_key` before it is redone."""
+        data = self._load()
+        if data.pop(stage_key, None) is not None:
+            self._save(data)
+
+
+def list_files(folder):
+    """Every file under `folder`, as paths relative to it."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return set()
+    return {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
+
+
+def remove_new_files(folder, before):
+    """Delete files that appeared in `folder` since `before` (a stopped stage's partial files)."""
+    folder = Path(folder)
+    for name in sorted(list_files(folder) - before, reverse=True):
+        try:
+            (folder / name).unlink()
+        except OSError:
+            pass
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()

@@ -1,0 +1,63 @@
+"""What a stage gets to do its work: its run's inputs, folder, settings, cancel and reporting."""
+import json
+import logging
+import os
+from pathlib import Path
+
+
+class StageError(Exception):
+    """A stage failed for a reason the user can act on; the message says what and why."""
+
+
+class StageContext:
+    """Handed to `stage.run(ctx)`. Reporting goes to the controller, which owns timing."""
+
+    def __init__(self, session_id, url, episode_dir, options, settings, cancel, reporter):
+        self.session_id = session_id
+        self.url = url
+        self.episode_dir = Path(episode_dir)
+        self.options = options
+        self.settings = settings
+        self.cancel = cancel
+        self._reporter = reporter
+        self.log = logging.getLogger("pipeline")
+
+    def path(self, name):
+        """A path inside the episode folder."""
+        return self.episode_dir / name
+
+    def sub_stage(self, name):
+        """Announce the sub-stage now running (one of the stage's declared names)."""
+        self.cancel.raise_if_cancelled()
+        self._reporter.sub_stage(name)
+
+    def progress(self, current, total, unit="", description=""):
+        """Report progress inside the sub-stage; also the place where a cancel is noticed."""
+        self._reporter.sub_progress(current, total, unit, description)
+        self.cancel.raise_if_cancelled()
+
+    def set_media(self, duration=None, title=None):
+        """Record what was learnt about the media (used for estimates and the run page)."""
+        self._reporter.media_info(duration=duration, title=title)
+
+    def read_json(self, name):
+        """A JSON output of an earlier stage, or StageError naming the missing file."""
+        path = self.path(name)
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise StageError(f"{name} is missing: run the stage that makes it first.") from None
+        except (OSError, ValueError) as exc:
+            raise StageError(f"{name} cannot be read: {exc}") from exc
+
+    def write_text(self, name, text):
+        """Write an output atomically, so a stopped stage never leaves a half file under its name."""
+        path = self.path(name)
+        tmp = path.with_name(f".{path.name}.part")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
+    def write_json(self, name, data):
+        """Write a JSON output atomically."""
+        return self.write_text(name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

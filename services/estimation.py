@@ -1,0 +1,57 @@
+"""Expected stage durations from run history, blended with the live rate of the running stage."""
+from statistics import median
+
+# Seconds of work per second of media, and fixed seconds, for a first run with no history.
+DEFAULT_RATES = {
+    "media_extraction": (0.05, 3.0),
+    "transcription": (0.15, 2.0),
+    "content_analysis": (0.005, 1.0),
+    "segment_selection": (0.002, 1.0),
+    "summary_generation": (0.005, 1.0),
+    "audio_production": (0.1, 2.0),
+    "quality_packaging": (0.03, 1.0),
+}
+# Until the media's duration is known, plan with this one (a typical episode, 10 minutes).
+ASSUMED_MEDIA_SECONDS = 600.0
+
+
+class Estimator:
+    """Expected seconds per stage for one run, learned from earlier runs of the same kind.
+
+    `history` maps a stage key to a list of (media_seconds, duration_seconds) from earlier
+    completed stage runs with the same model and preset.
+    """
+
+    def __init__(self, history=None):
+        self.history = history or {}
+
+    def expected_seconds(self, stage_key, media_seconds):
+        """How long `stage_key` is expected to take on media of this length."""
+        media = media_seconds if media_seconds and media_seconds > 0 else ASSUMED_MEDIA_SECONDS
+        samples = [d / m for m, d in self.history.get(stage_key, ()) if m and m > 0 and d >= 0]
+        if samples:
+            return median(samples) * media
+        per_second, fixed = DEFAULT_RATES.get(stage_key, (0.01, 1.0))
+        return per_second * media + fixed
+
+    def stage_remaining(self, expected, elapsed, fraction):
+        """Seconds left in the running stage: the expectation, trusted less as live data grows."""
+        fraction = min(max(fraction, 0.0), 1.0)
+        if fraction >= 0.02 and elapsed > 0.5:
+            live_total = elapsed / fraction
+            total = (1 - fraction) * expected + fraction * live_total
+        else:
+            total = max(expected, elapsed)
+        return max(total - elapsed, 0.0)
+
+
+def format_clock(seconds):
+    """`MM:SS`, or `H:MM:SS` past an hour; '--:--' when unknown."""
+    if seconds is None:
+        return "--:--"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes:02d}:{secs:02d}"

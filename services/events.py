@@ -1,0 +1,62 @@
+"""Run events: numbered 1, 2, 3 ... per run, stored, then handed to listeners, in one order."""
+import threading
+from datetime import datetime, timezone
+
+PROGRESS = "pipeline_progress"
+UPDATE = "pipeline_update"
+TRANSITION = "pipeline_transition"
+ERROR = "pipeline_error"
+COMPLETION = "pipeline_completion"
+LOG = "log_stream"
+SNAPSHOT = "pipeline_snapshot"
+
+RUN_EVENT_KINDS = (PROGRESS, UPDATE, TRANSITION, ERROR, COMPLETION, LOG)
+
+
+def utc_timestamp():
+    """Now as an ISO-8601 UTC string with milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class EventRecorder:
+    """Gives each run event its `seq`, stores it and passes it on, atomically per run.
+
+    `store` needs `append_event(session_id, seq, kind, event)` and `last_seq(session_id)`;
+    each listener is called as `listener(kind, event)` while the run's lock is held, so a
+    subscriber that takes the same lock (`locked`) sees no event twice and misses none.
+    """
+
+    def __init__(self, store, listeners=()):
+        self.store = store
+        self.listeners = list(listeners)
+        self._seqs = {}
+        self._locks = {}
+        self._guard = threading.Lock()
+
+    def add_listener(self, listener):
+        """Call `listener(kind, event)` for every event recorded from now on."""
+        self.listeners.append(listener)
+
+    def locked(self, session_id):
+        """The lock that orders this run's events (a context manager)."""
+        with self._guard:
+            return self._locks.setdefault(session_id, threading.RLock())
+
+    def emit(self, session_id, kind, payload):
+        """Number, store and broadcast one event; returns the event as sent."""
+        with self.locked(session_id):
+            seq = self._seqs.get(session_id)
+            if seq is None:
+                seq = self.store.last_seq(session_id)
+            seq += 1
+            event = dict(payload, session_id=session_id, seq=seq, timestamp=utc_timestamp())
+            self.store.append_event(session_id, seq, kind, event)
+            self._seqs[session_id] = seq
+            for listener in self.listeners:
+                listener(kind, event)
+            return event
+
+    def forget(self, session_id):
+        """Drop the in-memory counter of a finished run (the store keeps its events)."""
+        with self._guard:
+            self._seqs.pop(session_id, None)

@@ -1,0 +1,75 @@
+"""Starts runs, keeps at most `max_concurrent` running, queues the rest, and cancels."""
+import threading
+from collections import OrderedDict
+
+from services import events
+
+
+class RunManager:
+    """The live runs of this process.
+
+    `make_controller(spec, on_finished)` builds a PipelineController for a RunSpec.
+    """
+
+    def __init__(self, make_controller, recorder, store, max_concurrent=1):
+        self.make_controller = make_controller
+        self.recorder = recorder
+        self.store = store
+        self.max_concurrent = max(1, int(max_concurrent))
+        self.running = {}
+        self.queued = OrderedDict()
+        self._lock = threading.Lock()
+
+    def submit(self, spec):
+        """Start `spec` now or queue it; returns "started" or "queued"."""
+        with self._lock:
+            if len(self.running) < self.max_concurrent:
+                self._start(spec)
+                return "started"
+            self.queued[spec.session_id] = spec
+            return "queued"
+
+    def _start(self, spec):
+        controller = self.make_controller(spec, self._finished)
+        self.running[spec.session_id] = controller
+        controller.start()
+
+    def _finished(self, controller):
+        with self._lock:
+            self.running.pop(controller.spec.session_id, None)
+            self.recorder.forget(controller.spec.session_id)
+            while self.queued and len(self.running) < self.max_concurrent:
+                _, spec = self.queued.popitem(last=False)
+                self._start(spec)
+
+    def controller(self, session_id):
+        """The controller of a running run, or None."""
+        return self.running.get(session_id)
+
+    def queue_position(self, session_id):
+        """1-based place in the queue, or None when not queued."""
+        for position, queued_id in enumerate(self.queued, start=1):
+            if queued_id == session_id:
+                return position
+        return None
+
+    def cancel(self, session_id):
+        """Stop a running or queued run: "cancelling", "cancelled" or None (not live here)."""
+        with self._lock:
+            controller = self.running.get(session_id)
+            if controller is not None:
+                return controller.cancel()
+            spec = self.queued.pop(session_id, None)
+        if spec is None:
+            return None
+        self.store.update_run(session_id, state="cancelled", finished=True)
+        self.recorder.emit(session_id, events.COMPLETION,
+                           {"status": "cancelled", "outputs": [], "duration": 0.0, "error": None})
+        self.recorder.forget(session_id)
+        return "cancelled"
+
+    def wait_idle(self, timeout=None):
+        """Wait for every running run's thread to end (used at shutdown and in tests)."""
+        for controller in list(self.running.values()):
+            if controller.thread is not None:
+                controller.thread.join(timeout)

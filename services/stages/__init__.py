@@ -1,0 +1,105 @@
+"""The seven pipeline stages: keys, names, sub-stages and (where built) their work."""
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from services.stages import media_extraction, transcription
+
+
+@dataclass(frozen=True)
+class StageDefinition:
+    """One pipeline stage as the user sees it, and the module that does its work."""
+
+    number: int
+    key: str
+    name: str
+    description: str
+    sub_stages: tuple
+    outputs: tuple
+    requires: tuple = ()
+    weights: Optional[tuple] = None
+    run: Optional[Callable] = None
+    parameters: Optional[Callable] = field(default=None, compare=False)
+
+    def sub_stage_weights(self):
+        """Relative share of the stage's time taken by each sub-stage."""
+        return self.weights or (1,) * len(self.sub_stages)
+
+    @property
+    def implemented(self):
+        """Whether this stage can be selected yet."""
+        return self.run is not None
+
+    def as_dict(self):
+        """A JSON-ready description for pages and snapshots."""
+        return {
+            "stage": self.number,
+            "key": self.key,
+            "name": self.name,
+            "description": self.description,
+            "sub_stages": list(self.sub_stages),
+            "implemented": self.implemented,
+        }
+
+
+STAGES = (
+    StageDefinition(
+        1, "media_extraction", "Media Extraction",
+        "Download the media and extract its audio",
+        ("Validating URL", "Fetching metadata", "Downloading media", "Extracting audio",
+         "Validating files", "Organizing output"),
+        outputs=media_extraction.OUTPUTS,
+        weights=(1, 4, 45, 40, 5, 5),
+        run=media_extraction.run,
+        parameters=media_extraction.parameters,
+    ),
+    StageDefinition(
+        2, "transcription", "Transcription",
+        "Transcribe the speech with faster-whisper",
+        ("Loading model", "Detecting language", "Transcribing", "Writing subtitles"),
+        outputs=transcription.OUTPUTS,
+        requires=("audio.wav",),
+        weights=(8, 4, 84, 4),
+        run=transcription.run,
+        parameters=transcription.parameters,
+    ),
+    StageDefinition(
+        3, "content_analysis", "Content Analysis",
+        "Find sentences, topics, keywords, speech and silence",
+        ("Splitting sentences", "Finding topics/chapters", "Extracting keywords",
+         "Measuring speech and silence"),
+        outputs=("analysis.json",), requires=("transcript.json",),
+    ),
+    StageDefinition(
+        4, "segment_selection", "Segment Selection",
+        "Score and choose the segments for clips and the episode",
+        ("Scoring candidates", "Choosing segments", "Awaiting review"),
+        outputs=("segments.json",), requires=("analysis.json",),
+    ),
+    StageDefinition(
+        5, "summary_generation", "Summary Generation",
+        "Write the summary and chapter titles",
+        ("Summarizing episode", "Summarizing chapters", "Titling chapters"),
+        outputs=("summary.md", "chapters.txt"), requires=("segments.json",),
+    ),
+    StageDefinition(
+        6, "audio_production", "Audio Production",
+        "Cut clips, mix, normalize loudness and encode the episode",
+        ("Cutting clips", "Mixing intro/outro and music bed", "Normalizing loudness", "Encoding"),
+        outputs=("episode.m4a",), requires=("segments.json", "audio_hq.flac"),
+    ),
+    StageDefinition(
+        7, "quality_packaging", "Quality Validation",
+        "Measure the result and write the report and manifest",
+        ("Measuring loudness and peaks", "Checking durations and subtitle timing",
+         "Writing report"),
+        outputs=("report.html", "manifest.json"), requires=("episode.m4a",),
+    ),
+)
+
+STAGES_BY_NUMBER = {stage.number: stage for stage in STAGES}
+STAGES_BY_KEY = {stage.key: stage for stage in STAGES}
+
+
+def get_stage(number):
+    """The stage with this number (1-7)."""
+    return STAGES_BY_NUMBER[number]

@@ -1,0 +1,160 @@
+"""Shared fixtures: the media server, the live server, HTTP and Socket.IO clients."""
+import functools
+import http.server
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import socketio
+from werkzeug.serving import make_server
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SPEECH_WORDS = ("mountains", "coffee", "Ethiopia", "market", "listening")
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the committed media fixtures without printing each request."""
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def media_server():
+    """A loopback HTTP server for tests/fixtures; yields its base URL."""
+    handler = functools.partial(QuietHandler, directory=str(FIXTURES))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def speech_url(media_server):
+    """The URL of the spoken-text video fixture."""
+    return f"{media_server}/speech.mp4"
+
+
+class LiveServer:
+    """The real app served by Werkzeug on a free loopback port, in a thread."""
+
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.app.extensions["pipeline"].manager.wait_idle(30)
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """One app for the whole session (Flask-SocketIO binds one server per process)."""
+    from webui import create_app
+
+    data_dir = tmp_path_factory.mktemp("data")
+    app = create_app({"TESTING": True, "data_dir": str(data_dir),
+                      "whisper": {"cpu_threads": 2}})
+    server = LiveServer(app)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app(live_server):
+    """The live server's app."""
+    return live_server.app
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client of the live app."""
+    return app.test_client()
+
+
+class RecordingClient:
+    """A real python-socketio client that records every event it receives, in order."""
+
+    KINDS = ("pipeline_snapshot", "pipeline_progress", "pipeline_update", "pipeline_transition",
+             "pipeline_error", "pipeline_completion", "log_stream", "request_error",
+             "cancel_result", "pong")
+
+    def __init__(self, url):
+        self.url = url
+        self.sio = socketio.Client(reconnection=False)
+        self.received = []
+        self.lock = threading.Condition()
+        for kind in self.KINDS:
+            self.sio.on(kind, functools.partial(self._record, kind))
+
+    def _record(self, kind, data):
+        with self.lock:
+            self.received.append((kind, data, time.monotonic()))
+            self.lock.notify_all()
+
+    def connect(self, transports=("websocket",)):
+        self.sio.connect(self.url, transports=list(transports), wait_timeout=10)
+        return self
+
+    def disconnect(self):
+        if self.sio.connected:
+            self.sio.disconnect()
+
+    def emit(self, kind, data):
+        self.sio.emit(kind, data)
+
+    def wait_for(self, predicate, timeout=60):
+        """Wait until `predicate(received)` is true; returns the received list."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while not predicate(self.received):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out; last events: {[k for k, *_ in self.received[-10:]]}")
+                self.lock.wait(min(left, 0.2))
+            return list(self.received)
+
+    def wait_kind(self, kind, timeout=60):
+        """Wait for the first event of `kind`; returns its data."""
+        events = self.wait_for(lambda got: any(k == kind for k, *_ in got), timeout)
+        return next(data for k, data, _ in events if k == kind)
+
+    def run_events(self):
+        """Received run events (those with a seq), in arrival order."""
+        with self.lock:
+            return [(k, d) for k, d, _ in self.received if isinstance(d, dict) and "seq" in d]
+
+
+@pytest.fixture
+def socketio_client(live_server):
+    """A connected recording Socket.IO client; disconnected afterwards."""
+    clients = []
+
+    def make(transports=("websocket",)):
+        made = RecordingClient(live_server.url).connect(transports)
+        clients.append(made)
+        return made
+
+    yield make
+    for made in clients:
+        made.disconnect()
+
+
+def wait_finished(client, session_id, timeout=120):
+    """Poll the status route until the run has ended; returns the snapshot."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snapshot = client.get(f"/api/pipeline/status/{session_id}").get_json()
+        if snapshot["state"] in ("completed", "failed", "cancelled", "interrupted"):
+            return snapshot
+        time.sleep(0.2)
+    raise AssertionError(f"run {session_id} did not finish in {timeout} s")

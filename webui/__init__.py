@@ -1,0 +1,64 @@
+"""The application factory."""
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from webui.config import load_settings
+from webui.extensions import db, socketio
+
+log = logging.getLogger(__name__)
+
+
+def _secret_key(data_dir):
+    """A secret key made once and kept in the data folder."""
+    path = Path(data_dir) / "secret_key"
+    if path.is_file() and path.stat().st_size >= 32:
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_hex(32)
+    path.write_text(key, encoding="utf-8")
+    path.chmod(0o600)
+    return key
+
+
+def create_app(test_config=None, config_file=None):
+    """Build the app: defaults, then config.yaml, then environment, then `test_config`."""
+    test_config = dict(test_config or {})
+    flask_overrides = {k: v for k, v in test_config.items() if k.isupper()}
+    settings = load_settings(config_file, overrides={k: v for k, v in test_config.items()
+                                                     if not k.isupper()})
+    data_dir = Path(settings["data_dir"])
+    (data_dir / "episodes").mkdir(parents=True, exist_ok=True)
+
+    app = Flask(__name__.split(".")[0], root_path=str(Path(__file__).resolve().parent.parent),
+                template_folder="templates", static_folder="static")
+    app.config.update(
+        SECRET_KEY=_secret_key(data_dir),
+        SQLALCHEMY_DATABASE_URI=settings["database_url"] or f"sqlite:///{data_dir / 'pipeline.db'}",
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        JSON_SORT_KEYS=False,
+        PIPELINE=settings,
+    )
+    app.config.update(flask_overrides)
+
+    db.init_app(app)
+    socketio_settings = settings["socketio"]
+    socketio.init_app(app, async_mode=socketio_settings.get("async_mode") or "threading",
+                      message_queue=socketio_settings.get("message_queue"),
+                      ping_interval=10, ping_timeout=20)
+
+    from webui import models  # noqa: F401 - the tables must be known before create_all
+
+    with app.app_context():
+        db.create_all()
+
+    from routes import register_blueprints
+    from webui.pipeline import Pipeline
+    from webui.sockets import register_handlers
+
+    register_blueprints(app)
+    app.extensions["pipeline"] = Pipeline(app, settings)
+    app.extensions["pipeline"].recorder.add_listener(register_handlers(socketio))
+    return app

@@ -1,0 +1,88 @@
+"""Settings: built-in defaults, then config.yaml, then environment variables, then test overrides."""
+import copy
+import os
+from pathlib import Path
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.yaml"
+
+DEFAULTS = {
+    "server": {"host": "127.0.0.1", "port": 5000},
+    "data_dir": "data",
+    "database_url": "",
+    "max_concurrent_runs": 1,
+    "whisper": {"model": "bundled", "device": "cpu", "compute_type": "int8", "cpu_threads": 0,
+                "beam_size": 1, "language": None},
+    "limits": {"max_duration_seconds": 14400, "max_size_mb": 4096},
+    "loudness": {"integrated_lufs": -16.0, "true_peak_dbtp": -1.5},
+    "logging": {"level": "INFO"},
+    "socketio": {"async_mode": "threading", "message_queue": None},
+}
+ENV_PREFIX = "PIPELINE_"
+
+
+class ConfigError(Exception):
+    """The configuration file or an override cannot be used; the message says which."""
+
+
+def merge(base, override):
+    """A deep copy of `base` with `override`'s keys laid over it (dicts merged)."""
+    result = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def _parse_scalar(text):
+    value = yaml.safe_load(text) if text.strip() else ""
+    return value if isinstance(value, (str, int, float, bool)) or value is None else text
+
+
+def environment_overrides(environ, defaults=DEFAULTS):
+    """Settings named by PIPELINE_* variables, e.g. PIPELINE_WHISPER_MODEL -> whisper.model."""
+    overrides = {}
+    for name, text in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX):].lower()
+        if key in defaults and not isinstance(defaults[key], dict):
+            overrides[key] = _parse_scalar(text)
+            continue
+        for section, values in defaults.items():
+            if isinstance(values, dict) and key.startswith(section + "_"):
+                overrides.setdefault(section, {})[key[len(section) + 1:]] = _parse_scalar(text)
+                break
+    return overrides
+
+
+def load_settings(config_file=None, environ=None, overrides=None):
+    """The effective settings as a plain dict; `data_dir` is made absolute."""
+    path = Path(config_file) if config_file else DEFAULT_CONFIG_FILE
+    from_file = {}
+    if path.is_file():
+        try:
+            from_file = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        if not isinstance(from_file, dict):
+            raise ConfigError(f"{path} must hold a mapping of settings.")
+    elif config_file:
+        raise ConfigError(f"Configuration file {path} does not exist.")
+    settings = merge(DEFAULTS, from_file)
+    settings = merge(settings, environment_overrides(os.environ if environ is None else environ))
+    settings = merge(settings, overrides or {})
+    data_dir = Path(settings["data_dir"]).expanduser()
+    if not data_dir.is_absolute():
+        data_dir = (path.parent if path.is_file() else PROJECT_ROOT) / data_dir
+    settings["data_dir"] = str(data_dir.resolve())
+    try:
+        settings["max_concurrent_runs"] = max(1, int(settings["max_concurrent_runs"]))
+        settings["server"]["port"] = int(settings["server"]["port"])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"A numeric setting is not a number: {exc}") from exc
+    return settings

@@ -1,0 +1,102 @@
+"""Database tables: runs, their stage runs (the history behind time estimates), and events."""
+from datetime import datetime, timezone
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+
+from webui.extensions import db
+
+
+def utcnow():
+    """Now, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+def iso(moment):
+    """ISO-8601 UTC text for a stored datetime (SQLite gives them back without a zone)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@sa_event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """WAL journal and a busy timeout on SQLite, so readers and the run writer don't block."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+class Run(db.Model):
+    """One request to run stages on a URL, with its state and timing."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    session_id = db.Column(db.String(32), unique=True, nullable=False, index=True)
+    url = db.Column(db.Text, nullable=False)
+    title = db.Column(db.Text)
+    state = db.Column(db.String(24), nullable=False, default="queued", index=True)
+    selected_stages = db.Column(db.JSON, nullable=False)
+    preset = db.Column(db.String(80), nullable=False, default="default")
+    options = db.Column(db.JSON, nullable=False, default=dict)
+    episode_dir = db.Column(db.Text, nullable=False)
+    media_duration = db.Column(db.Float)
+    progress = db.Column(db.Float, nullable=False, default=0.0)
+    current_stage = db.Column(db.Integer)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    started_at = db.Column(db.DateTime)
+    finished_at = db.Column(db.DateTime)
+    error = db.Column(db.Text)
+    stage_runs = db.relationship("StageRun", back_populates="run", order_by="StageRun.stage",
+                                 cascade="all, delete-orphan")
+
+    @property
+    def duration(self):
+        """Seconds from start to end (or to now while running)."""
+        if not self.started_at:
+            return None
+        end = self.finished_at or utcnow().replace(tzinfo=None)
+        start = self.started_at
+        if end.tzinfo is not None:
+            end = end.replace(tzinfo=None)
+        if start.tzinfo is not None:
+            start = start.replace(tzinfo=None)
+        return max((end - start).total_seconds(), 0.0)
+
+
+class StageRun(db.Model):
+    """One stage of one run: state, timing and parameters (the history for estimates)."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    run_id = db.Column(db.Integer, db.ForeignKey("run.id", ondelete="CASCADE"), nullable=False)
+    stage = db.Column(db.Integer, nullable=False)
+    stage_key = db.Column(db.String(40), nullable=False, index=True)
+    state = db.Column(db.String(24), nullable=False, default="pending")
+    started_at = db.Column(db.DateTime)
+    finished_at = db.Column(db.DateTime)
+    duration = db.Column(db.Float)
+    media_duration = db.Column(db.Float)
+    parameters = db.Column(db.JSON)
+    error = db.Column(db.Text)
+    run = db.relationship("Run", back_populates="stage_runs")
+
+    __table_args__ = (db.UniqueConstraint("run_id", "stage"),)
+
+
+class Event(db.Model):
+    """One run event exactly as it was sent, numbered by `seq` within its run."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    session_id = db.Column(db.String(32), nullable=False)
+    seq = db.Column(db.Integer, nullable=False)
+    kind = db.Column(db.String(40), nullable=False)
+    payload = db.Column(db.JSON, nullable=False)
+    timestamp = db.Column(db.String(40), nullable=False)
+
+    __table_args__ = (db.UniqueConstraint("session_id", "seq"),
+                      db.Index("ix_event_session_seq", "session_id", "seq"))

@@ -1,0 +1,139 @@
+"""The web side of the pipeline: validated requests become runs; snapshots for pages and sockets."""
+import uuid
+
+from services.controller import PipelineController, RunSpec
+from services.estimation import Estimator
+from services.manager import RunManager
+from services.events import EventRecorder, utc_timestamp
+from services.stages import STAGES_BY_NUMBER, get_stage
+from services.validation import ValidationError, episode_directory, parse_stages, validate_url
+from webui import log_handler
+from webui.extensions import db
+from webui.models import Run, iso
+from webui.store import SqlRunStore
+
+FINISHED_STATES = ("completed", "failed", "cancelled", "interrupted")
+MAX_OPTIONS = 50
+
+
+class Pipeline:
+    """Starts, cancels and describes runs for one app (stored in `app.extensions["pipeline"]`)."""
+
+    def __init__(self, app, settings):
+        self.app = app
+        self.settings = settings
+        self.episodes_root = f"{settings['data_dir']}/episodes"
+        self.store = SqlRunStore(app)
+        self.recorder = EventRecorder(self.store)
+        self.logs = log_handler.install(settings["logging"].get("level", "INFO"))
+        self.manager = RunManager(self._make_controller, self.recorder, self.store,
+                                  settings["max_concurrent_runs"])
+
+    def _make_controller(self, spec, on_finished):
+        def finished(controller):
+            self.logs.unroute(spec.session_id)
+            on_finished(controller)
+
+        self.logs.route(spec.session_id, self.recorder)
+        return PipelineController(spec, self.settings, self.recorder, self.store,
+                                  Estimator(self.store.stage_history()), on_finished=finished)
+
+    def validate(self, data):
+        """A RunSpec from request data, or ValidationError."""
+        if not isinstance(data, dict):
+            raise ValidationError("body", "Send a JSON object or a form.", "invalid_body")
+        url = validate_url(data.get("youtube_url"))
+        stages = parse_stages(data.get("selected_stages", [1, 2]))
+        name, folder = episode_directory(self.episodes_root, data.get("episode_directory"), url)
+        preset = data.get("preset") or "default"
+        if not isinstance(preset, str) or preset != "default":
+            raise ValidationError("preset", "Unknown preset; the only preset for now is 'default'.",
+                                  "unknown_preset")
+        options = data.get("options") or {}
+        if not isinstance(options, dict) or len(options) > MAX_OPTIONS:
+            raise ValidationError("options", "options must be an object of at most 50 settings.")
+        self._check_inputs(stages, folder)
+        spec = RunSpec(session_id=uuid.uuid4().hex, url=url, stages=stages, episode_dir=folder,
+                       options=options, preset=preset)
+        return spec, name
+
+    @staticmethod
+    def _check_inputs(stages, folder):
+        """Each stage's inputs must come from an earlier selected stage or the episode folder."""
+        produced = set()
+        for number in stages:
+            stage = get_stage(number)
+            for needed in stage.requires:
+                if needed not in produced and not (folder / needed).is_file():
+                    maker = next(s for s in STAGES_BY_NUMBER.values() if needed in s.outputs)
+                    raise ValidationError(
+                        "selected_stages",
+                        f"Stage {number} ({stage.name}) needs {needed}; select stage "
+                        f"{maker.number} ({maker.name}) too, or use an episode folder that has it.",
+                        "missing_input")
+            produced.update(stage.outputs)
+
+    def start(self, data):
+        """Validate and start (or queue) a run; returns (status, session_id)."""
+        spec, name = self.validate(data)
+        self.store.create_run(spec, name)
+        return self.manager.submit(spec), spec.session_id
+
+    def cancel(self, session_id):
+        """Cancel a run: "cancelling", "cancelled", "not_running", or None when unknown."""
+        status = self.manager.cancel(session_id)
+        if status is not None:
+            return status
+        run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
+        if run is None:
+            return None
+        return "cancelled" if run.state == "cancelled" else "not_running"
+
+    def snapshot(self, session_id):
+        """The status snapshot of SPEC §4/§5, or None for an unknown run."""
+        with self.recorder.locked(session_id):
+            run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
+            if run is None:
+                return None
+            db.session.refresh(run)
+            controller = self.manager.controller(session_id)
+            live = controller.live_progress() if controller else None
+            last_seq = self.store.last_seq(session_id)
+        stages = []
+        for stage_run in run.stage_runs:
+            definition = get_stage(stage_run.stage)
+            entry = {
+                "stage": stage_run.stage, "key": definition.key, "name": definition.name,
+                "description": definition.description, "status": stage_run.state,
+                "progress": 100.0 if stage_run.state in ("completed", "reused") else 0.0,
+                "sub_stage": None, "sub_stages": list(definition.sub_stages),
+                "duration": stage_run.duration, "error": stage_run.error,
+            }
+            if live and live["stage"] == stage_run.stage and stage_run.state == "running":
+                entry.update(progress=live["stage_progress"], sub_stage=live["sub_stage"],
+                             sub_progress=live["sub_progress"])
+            stages.append(entry)
+        return {
+            "session_id": run.session_id,
+            "url": run.url,
+            "title": run.title,
+            "state": run.state,
+            "preset": run.preset,
+            "selected_stages": run.selected_stages,
+            "episode_directory": run.episode_dir,
+            "media_duration": run.media_duration,
+            "current_stage": run.current_stage,
+            "stages": stages,
+            "progress": live["progress"] if live else round(run.progress or 0.0, 2),
+            "message": live["message"] if live else None,
+            "time_elapsed": live["time_elapsed"] if live else run.duration,
+            "estimated_remaining": live["estimated_remaining"] if live else (
+                0.0 if run.state in FINISHED_STATES else None),
+            "queue_position": self.manager.queue_position(session_id),
+            "created_at": iso(run.created_at),
+            "started_at": iso(run.started_at),
+            "finished_at": iso(run.finished_at),
+            "error": run.error,
+            "last_seq": last_seq,
+            "timestamp": utc_timestamp(),
+        }

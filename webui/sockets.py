@@ -1,0 +1,99 @@
+"""Socket.IO handlers (default namespace): subscribe with replay, unsubscribe, cancel, ping."""
+import logging
+import time
+
+from flask import current_app, request
+from flask_socketio import emit, join_room, leave_room
+
+from services import events
+from services.events import utc_timestamp
+
+log = logging.getLogger(__name__)
+REQUEST_ERROR = "request_error"
+MAX_SESSION_ID = 64
+
+
+def room_for(session_id):
+    """The Socket.IO room that receives a run's live events."""
+    return f"run:{session_id}"
+
+
+def _error(code, message, field=None, **extra):
+    emit(REQUEST_ERROR, {"error": {"code": code, "message": message, "field": field}, **extra})
+
+
+def _session_id(data):
+    """The `session_id` of a message, or None after answering with an error."""
+    if not isinstance(data, dict):
+        _error("invalid_message", "Send an object such as {\"session_id\": \"...\"}.")
+        return None
+    session_id = data.get("session_id")
+    if not isinstance(session_id, str) or not session_id or len(session_id) > MAX_SESSION_ID:
+        _error("invalid_session_id", "session_id must be a run's id.", "session_id")
+        return None
+    return session_id
+
+
+def register_handlers(socketio):
+    """Attach the handlers to `socketio` and broadcast recorded events to run rooms."""
+
+    def broadcast(kind, event):
+        socketio.emit(kind, event, to=room_for(event["session_id"]))
+
+    @socketio.on("subscribe")
+    def subscribe(data=None):
+        session_id = _session_id(data)
+        if session_id is None:
+            return
+        last_seq = data.get("last_seq", 0)
+        if last_seq is None:
+            last_seq = 0
+        if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0:
+            _error("invalid_last_seq", "last_seq must be a whole number, 0 or more.", "last_seq",
+                   session_id=session_id)
+            return
+        pipeline = current_app.extensions["pipeline"]
+        # Holding the run's event lock: nothing is emitted between the replay and joining the
+        # room, so the client gets every event once, in order.
+        with pipeline.recorder.locked(session_id):
+            snapshot = pipeline.snapshot(session_id)
+            if snapshot is None:
+                _error("unknown_run", "There is no run with this session_id.", "session_id",
+                       session_id=session_id)
+                return
+            emit(events.SNAPSHOT, snapshot)
+            for kind, event in pipeline.store.events_since(session_id, last_seq):
+                emit(kind, event)
+            join_room(room_for(session_id))
+
+    @socketio.on("unsubscribe")
+    def unsubscribe(data=None):
+        session_id = _session_id(data)
+        if session_id is not None:
+            leave_room(room_for(session_id))
+
+    @socketio.on("cancel")
+    def cancel(data=None):
+        session_id = _session_id(data)
+        if session_id is None:
+            return
+        status = current_app.extensions["pipeline"].cancel(session_id)
+        if status is None:
+            _error("unknown_run", "There is no run with this session_id.", "session_id",
+                   session_id=session_id)
+            return
+        emit("cancel_result", {"session_id": session_id, "status": status})
+
+    @socketio.on("ping")
+    def ping(data=None):
+        sent = data.get("t") if isinstance(data, dict) else None
+        if isinstance(sent, bool) or not isinstance(sent, (int, float, str, type(None))):
+            sent = None
+        emit("pong", {"t": sent, "server_time": utc_timestamp(), "server_epoch": time.time()})
+
+    @socketio.on_error_default
+    def on_error(exc):
+        log.error("Socket.IO handler failed", exc_info=exc)
+        _error("server_error", "The message could not be handled.")
+
+    return broadcast

@@ -1,0 +1,104 @@
+"""The database side of the pipeline: runs, stage runs and events, usable from any thread."""
+from sqlalchemy import func, insert, select
+
+from webui.extensions import db
+from webui.models import Event, Run, StageRun, utcnow
+
+RUN_FIELDS = {"state", "title", "media_duration", "progress", "current_stage", "error"}
+STAGE_FIELDS = {"state", "duration", "media_duration", "parameters", "error"}
+
+
+class SqlRunStore:
+    """Implements the store the services expect, each call in its own app context."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def last_seq(self, session_id):
+        """The highest stored `seq` of a run (0 when none)."""
+        with self.app.app_context():
+            value = db.session.scalar(select(func.max(Event.seq)).where(Event.session_id == session_id))
+            return value or 0
+
+    def has_run(self, session_id):
+        """Whether a run with this id exists."""
+        with self.app.app_context():
+            return db.session.scalar(select(Run.id).where(Run.session_id == session_id)) is not None
+
+    def append_event(self, session_id, seq, kind, event):
+        """Store one event."""
+        with self.app.app_context():
+            with db.engine.begin() as connection:
+                connection.execute(insert(Event).values(
+                    session_id=session_id, seq=seq, kind=kind, payload=event,
+                    timestamp=event["timestamp"]))
+
+    def events_since(self, session_id, since=0, limit=None):
+        """Stored events with `seq > since`, in order, as (kind, event) pairs."""
+        with self.app.app_context():
+            query = (select(Event.kind, Event.payload).where(Event.session_id == session_id,
+                                                             Event.seq > since)
+                     .order_by(Event.seq))
+            if limit:
+                query = query.limit(limit)
+            return [(kind, payload) for kind, payload in db.session.execute(query)]
+
+    def create_run(self, spec, episode_name):
+        """Store a new queued run and a pending row for each selected stage."""
+        from services.stages import get_stage
+
+        with self.app.app_context():
+            run = Run(session_id=spec.session_id, url=spec.url, state="queued",
+                      selected_stages=list(spec.stages), preset=spec.preset,
+                      options=spec.options, episode_dir=episode_name)
+            run.stage_runs = [StageRun(stage=n, stage_key=get_stage(n).key, state="pending")
+                              for n in spec.stages]
+            db.session.add(run)
+            db.session.commit()
+
+    def update_run(self, session_id, started=False, finished=False, **fields):
+        """Change a run's fields; `started`/`finished` stamp the time."""
+        with self.app.app_context():
+            run = db.session.scalar(select(Run).where(Run.session_id == session_id))
+            if run is None:
+                return
+            for name, value in fields.items():
+                if name in RUN_FIELDS:
+                    setattr(run, name, value)
+            if started:
+                run.started_at = utcnow()
+            if finished:
+                run.finished_at = utcnow()
+            db.session.commit()
+
+    def update_stage(self, session_id, number, started=False, finished=False, **fields):
+        """Change one stage run's fields; `started`/`finished` stamp the time."""
+        with self.app.app_context():
+            stage = db.session.scalar(
+                select(StageRun).join(Run).where(Run.session_id == session_id,
+                                                 StageRun.stage == number))
+            if stage is None:
+                return
+            for name, value in fields.items():
+                if name in STAGE_FIELDS:
+                    setattr(stage, name, value)
+            if started:
+                stage.started_at = utcnow()
+                stage.finished_at = None
+            if finished:
+                stage.finished_at = utcnow()
+            db.session.commit()
+
+    def stage_history(self, limit=50):
+        """{stage_key: [(media_seconds, duration_seconds), ...]} from recent completed stages."""
+        with self.app.app_context():
+            rows = db.session.execute(
+                select(StageRun.stage_key, StageRun.media_duration, StageRun.duration)
+                .where(StageRun.state == "completed", StageRun.duration.is_not(None))
+                .order_by(StageRun.id.desc()).limit(limit * 7))
+            history = {}
+            for key, media, duration in rows:
+                samples = history.setdefault(key, [])
+                if len(samples) < limit:
+                    samples.append((media, duration))
+            return history
