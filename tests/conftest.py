@@ -106,8 +106,12 @@ class RecordingClient:
         return self
 
     def disconnect(self):
+        """Close the connection; the wait for the close handshake (up to 3 s in
+        websocket-client) happens in the background, the server hears of it at once."""
         if self.sio.connected:
-            self.sio.disconnect()
+            closer = threading.Thread(target=self.sio.disconnect, daemon=True)
+            closer.start()
+            closer.join(0.2)
 
     def emit(self, kind, data):
         self.sio.emit(kind, data)
