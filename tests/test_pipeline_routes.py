@@ -72,8 +72,29 @@ def test_execute_rejects_an_oversized_body(client):
     assert_error(response, 413)
 
 
+def form_token(client):
+    page = client.get("/").get_data(as_text=True)
+    marker = 'name="csrf_token" value="'
+    start = page.index(marker) + len(marker)
+    return page[start:page.index('"', start)]
+
+
+def test_form_post_without_the_csrf_token_is_refused(client):
+    response = client.post("/pipeline/execute", data={"youtube_url": "http://127.0.0.1:9/a.mp4"})
+    assert_error(response, 400)
+    response = client.post("/pipeline/execute", data={"youtube_url": "http://127.0.0.1:9/a.mp4",
+                                                      "csrf_token": "forged"})
+    assert_error(response, 400)
+
+
+def test_cross_site_requests_are_refused(client):
+    response = client.post("/api/pipeline/cancel/whatever", headers={"Origin": "http://evil.example"})
+    assert_error(response, 403)
+
+
 def test_form_post_with_an_error_shows_the_message_in_the_form(client):
-    response = client.post("/pipeline/execute", data={"youtube_url": "javascript:alert(1)"},
+    response = client.post("/pipeline/execute", data={"youtube_url": "javascript:alert(1)",
+                                                      "csrf_token": form_token(client)},
                            headers={"Accept": "text/html"})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -83,7 +104,8 @@ def test_form_post_with_an_error_shows_the_message_in_the_form(client):
 
 def test_form_fields_are_escaped_in_the_page(client):
     response = client.post("/pipeline/execute",
-                           data={"youtube_url": "\"><script>alert(1)</script>"},
+                           data={"youtube_url": "\"><script>alert(1)</script>",
+                                 "csrf_token": form_token(client)},
                            headers={"Accept": "text/html"})
     page = response.get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page

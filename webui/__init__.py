@@ -55,9 +55,11 @@ def create_app(test_config=None, config_file=None):
         db.create_all()
 
     from routes import register_blueprints
+    from webui import csrf
     from webui.pipeline import Pipeline
     from webui.sockets import register_handlers
 
+    csrf.init_app(app)
     register_blueprints(app)
     app.extensions["pipeline"] = Pipeline(app, settings)
     app.extensions["pipeline"].recorder.add_listener(register_handlers(socketio))
