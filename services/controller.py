@@ -81,8 +81,9 @@ class PipelineController:
             if self._dirty:  # show where the previous sub-stage ended before moving on
                 self._emit_progress()
             self.tracker.set_sub_stage(name)
-            log.info("%s: %s", self.tracker.stage.name, name)
             self._emit_progress()
+            stage_name = self.tracker.stage.name
+        log.info("%s: %s", stage_name, name)
 
     def sub_progress(self, current, total, unit, description):
         with self.lock:

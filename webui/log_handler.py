@@ -17,6 +17,11 @@ class RunLogHandler(logging.Handler):
         self.routes = {}
         self._local = threading.local()
 
+    def createLock(self):
+        # No handler-wide lock: the recorder orders each run's events itself, and a second lock
+        # taken in the other order (recorder, then logging) by a run thread could deadlock.
+        self.lock = None
+
     def route(self, session_id, recorder):
         """Send records of threads bound to `session_id` to `recorder`."""
         self.routes[session_id] = recorder

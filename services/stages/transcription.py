@@ -1,18 +1,20 @@
-"""Stage 2: transcribe audio.wav with faster-whisper; write transcript JSON, SRT, VTT and text."""
+"""Stage 2: transcribe audio.wav with faster-whisper; write transcript JSON, SRT, VTT and text.
+
+The model runs in a child process (services/workers/transcribe.py), so a cancel ends it at
+once whatever the model's size, and its memory is returned when the stage ends.
+"""
 import logging
-import threading
+from contextlib import closing
 from pathlib import Path
 
 from services.context import StageError
 from services.media import probe
 from services.subtitles import to_srt, to_text, to_vtt
+from services.workers import WorkerError, run_worker
 
 OUTPUTS = ("transcript.json", "transcript.srt", "transcript.vtt", "transcript.txt")
 BUNDLED_NAMES = ("bundled", "tiny.en")
 log = logging.getLogger("pipeline")
-
-_models = {}
-_models_lock = threading.Lock()
 
 
 def model_directory(name):
@@ -42,24 +44,6 @@ def parameters(ctx):
     }
 
 
-def load_model(whisper):
-    """A faster-whisper model for these settings, loaded once per process."""
-    from faster_whisper import WhisperModel
-
-    directory = model_directory(whisper.get("model", "bundled"))
-    key = (directory, whisper.get("device", "cpu"), whisper.get("compute_type", "int8"),
-           int(whisper.get("cpu_threads", 0)))
-    with _models_lock:
-        if key not in _models:
-            log.info("Loading whisper model from %s (%s, %s)", directory, key[1], key[2])
-            try:
-                _models[key] = WhisperModel(directory, device=key[1], compute_type=key[2],
-                                            cpu_threads=key[3], local_files_only=True)
-            except (RuntimeError, ValueError, OSError) as exc:
-                raise StageError(f"The whisper model could not be loaded: {exc}") from exc
-        return _models[key]
-
-
 def run(ctx):
     """Transcribe `audio.wav`; sub-progress is transcribed audio seconds of the duration."""
     audio = ctx.path("audio.wav")
@@ -69,35 +53,42 @@ def run(ctx):
     params = parameters(ctx)
 
     ctx.sub_stage("Loading model")
-    model = load_model(whisper)
     duration = probe(audio)["duration"] or 0.0
     ctx.set_media(duration=duration)
-
-    ctx.sub_stage("Detecting language")
-    segments, info = model.transcribe(
-        str(audio), beam_size=params["beam_size"], language=params["language"],
-        word_timestamps=params["word_timestamps"], condition_on_previous_text=False)
-    ctx.log.info("Language: %s (probability %.2f)", info.language, info.language_probability)
-
-    ctx.sub_stage("Transcribing")
-    ctx.progress(0.0, round(duration, 1), "s", f"0 s of {duration:.0f} s of audio")
-    collected = []
-    for segment in segments:
-        item = {"id": segment.id, "start": round(segment.start, 3), "end": round(segment.end, 3),
-                "text": segment.text.strip()}
-        if segment.words:
-            item["words"] = [{"start": round(w.start, 3), "end": round(w.end, 3), "word": w.word,
-                              "probability": round(w.probability, 3)} for w in segment.words]
-        collected.append(item)
-        done = min(segment.end, duration) if duration else segment.end
-        ctx.progress(round(done, 1), round(duration, 1), "s",
-                     f"{done:.0f} s of {duration:.0f} s of audio")
+    args = ["--audio", audio, "--model", model_directory(params["model"]),
+            "--device", whisper.get("device", "cpu"), "--compute-type", params["compute_type"],
+            "--cpu-threads", int(whisper.get("cpu_threads") or 0),
+            "--beam-size", params["beam_size"], "--language", params["language"] or ""]
+    if params["word_timestamps"]:
+        args.append("--word-timestamps")
+    collected, info = [], None
+    try:
+        with closing(run_worker("transcribe", args, ctx.cancel, "faster_whisper")) as messages:
+            for message in messages:
+                kind = message.pop("event")
+                if kind == "loaded":
+                    ctx.sub_stage("Detecting language")
+                elif kind == "info":
+                    info = message
+                    ctx.log.info("Language: %s (probability %.2f)", info["language"],
+                                 info["probability"])
+                    ctx.sub_stage("Transcribing")
+                    ctx.progress(0.0, round(duration, 1), "s", f"0 s of {duration:.0f} s of audio")
+                elif kind == "segment":
+                    collected.append(message)
+                    done = min(message["end"], duration) if duration else message["end"]
+                    ctx.progress(round(done, 1), round(duration, 1), "s",
+                                 f"{done:.0f} s of {duration:.0f} s of audio")
+    except WorkerError as exc:
+        raise StageError(f"Transcription failed: {exc}") from exc
+    if info is None:
+        raise StageError("Transcription ended without a result.")
     ctx.progress(round(duration, 1), round(duration, 1), "s", f"{duration:.0f} s of audio transcribed")
 
     ctx.sub_stage("Writing subtitles")
     transcript = {
-        "language": info.language,
-        "language_probability": round(info.language_probability, 3),
+        "language": info["language"],
+        "language_probability": info["probability"],
         "duration": duration,
         "model": params["model"],
         "segments": collected,
