@@ -3,6 +3,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 
 from routes.errors import api_error
 from services.validation import ValidationError
+from webui.pipeline import ResumeRefused
 
 bp = Blueprint("pipeline", __name__)
 MAX_SESSION_ID = 64
@@ -42,7 +43,7 @@ def execute():
     if error is not None:
         return error
     try:
-        status, session_id = _pipeline().start(data)
+        status, session_id, duplicate = _pipeline().start(data)
     except ValidationError as exc:
         if _from_browser_form():
             from routes.dashboard import render_dashboard
@@ -51,6 +52,19 @@ def execute():
         return api_error(400, exc.code, exc.message, exc.field)
     if _from_browser_form():
         return redirect(url_for("dashboard.index", session=session_id), code=303)
+    return jsonify({"status": status, "session_id": session_id, "monitoring_enabled": True,
+                    "duplicate": duplicate}), 202
+
+
+@bp.post("/api/pipeline/resume/<session_id>")
+def resume(session_id):
+    """Resume an interrupted, failed or cancelled run from its last completed stage."""
+    try:
+        status = _pipeline().resume(session_id) if len(session_id) <= MAX_SESSION_ID else None
+    except ResumeRefused as exc:
+        return api_error(409, "not_resumable", str(exc), "session_id")
+    if status is None:
+        return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
     return jsonify({"status": status, "session_id": session_id, "monitoring_enabled": True}), 202
 
 

@@ -36,6 +36,7 @@ class RunSpec:
     episode_dir: Path
     options: dict = field(default_factory=dict)
     preset: str = "default"
+    done_stages: tuple = ()  # stages this run already completed (when it is resumed)
 
 
 class PipelineController:
@@ -137,7 +138,10 @@ class PipelineController:
                 ticker.start()
                 for index, definition in enumerate(self.definitions):
                     self.cancel_token.raise_if_cancelled()
-                    self._run_stage(index, definition)
+                    if definition.number in self.spec.done_stages:
+                        self._skip_done_stage(index, definition)
+                    else:
+                        self._run_stage(index, definition)
             except Cancelled:
                 status = "cancelled"
             except (StageError, MediaError) as exc:
@@ -157,6 +161,12 @@ class PipelineController:
         except (OSError, ValueError):
             return
         self.media_info(duration=metadata.get("duration"), title=metadata.get("title"))
+
+    def _skip_done_stage(self, index, definition):
+        with self.lock:
+            self.tracker.start_stage(index)
+            self.tracker.finish_stage(f"{definition.name} was completed before the restart")
+        log.info("%s: completed earlier in this run, not redone", definition.name)
 
     def _stage_parameters(self, definition, ctx):
         return definition.parameters(ctx) if definition.parameters else {}

@@ -42,6 +42,17 @@ class RunManager:
                 _, spec = self.queued.popitem(last=False)
                 self._start(spec)
 
+    def find_active(self, url, stages):
+        """The session_id and status of a running or queued run of this URL and stages, or None."""
+        with self._lock:
+            for session_id, controller in self.running.items():
+                if controller.spec.url == url and list(controller.spec.stages) == list(stages):
+                    return session_id, "started"
+            for session_id, spec in self.queued.items():
+                if spec.url == url and list(spec.stages) == list(stages):
+                    return session_id, "queued"
+        return None
+
     def controller(self, session_id):
         """The controller of a running run, or None."""
         return self.running.get(session_id)

@@ -4,12 +4,24 @@ import os
 import queue
 import signal
 import subprocess
+import sys
 from collections import deque
 
 from services.cancel import Cancelled
 from services.run_logs import start_thread
 
 POLL_SECONDS = 0.05
+
+
+def _die_with_parent():
+    """In the child: be killed when the thread that started it dies (Linux), e.g. on kill -9."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 class ProcessFailed(Exception):
@@ -38,7 +50,8 @@ def process_lines(command, cancel, on_stderr=None, env=None):
     Raises Cancelled when the token is set, ProcessFailed on a non-zero exit.
     """
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+                            stdin=subprocess.DEVNULL, start_new_session=True, env=env,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     lines = queue.Queue()
     tail = deque(maxlen=20)
 

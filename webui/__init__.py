@@ -61,6 +61,11 @@ def create_app(test_config=None, config_file=None):
 
     csrf.init_app(app)
     register_blueprints(app)
-    app.extensions["pipeline"] = Pipeline(app, settings)
-    app.extensions["pipeline"].recorder.add_listener(register_handlers(socketio))
+    pipeline = Pipeline(app, settings)
+    app.extensions["pipeline"] = pipeline
+    pipeline.recorder.add_listener(register_handlers(socketio))
+    interrupted, requeued = pipeline.recover()
+    if interrupted or requeued:
+        log.warning("Recovered after a restart: %d run(s) interrupted, %d queued again",
+                    interrupted, requeued)
     return app

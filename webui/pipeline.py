@@ -1,5 +1,6 @@
 """The web side of the pipeline: validated requests become runs; snapshots for pages and sockets."""
 import uuid
+from pathlib import Path
 
 from services.controller import PipelineController, RunSpec
 from services.estimation import Estimator
@@ -9,10 +10,16 @@ from services.stages import STAGES_BY_NUMBER, get_stage
 from services.validation import ValidationError, episode_directory, parse_stages, validate_url
 from webui import log_handler
 from webui.extensions import db
-from webui.models import Run, iso
+from webui.models import Run, StageRun, iso, utcnow
 from webui.store import SqlRunStore
 
 FINISHED_STATES = ("completed", "failed", "cancelled", "interrupted")
+RESUMABLE_STATES = ("interrupted", "failed", "cancelled")
+LIVE_STATES = ("running", "awaiting_selection")
+
+
+class ResumeRefused(Exception):
+    """A run that cannot be resumed in its state."""
 MAX_OPTIONS = 50
 
 
@@ -74,10 +81,64 @@ class Pipeline:
             produced.update(stage.outputs)
 
     def start(self, data):
-        """Validate and start (or queue) a run; returns (status, session_id)."""
+        """Validate and start (or queue) a run; returns (status, session_id, duplicate).
+
+        While a run of the same URL and stages is running or queued, its id is returned instead.
+        """
         spec, name = self.validate(data)
+        active = self.manager.find_active(spec.url, spec.stages)
+        if active is not None:
+            return active[1], active[0], True
         self.store.create_run(spec, name)
-        return self.manager.submit(spec), spec.session_id
+        return self.manager.submit(spec), spec.session_id, False
+
+    def _spec_for(self, run, done_stages=()):
+        return RunSpec(session_id=run.session_id, url=run.url, stages=list(run.selected_stages),
+                       episode_dir=Path(self.episodes_root) / run.episode_dir,
+                       options=dict(run.options or {}), preset=run.preset,
+                       done_stages=tuple(done_stages))
+
+    def recover(self):
+        """After a restart: runs left running become `interrupted`; queued runs queue again."""
+        interrupted = []
+        with self.app.app_context():
+            for run in db.session.scalars(db.select(Run).where(Run.state.in_(LIVE_STATES))):
+                stage = next((s for s in run.stage_runs if s.state == "running"), None)
+                where = f"stage {stage.stage} ({get_stage(stage.stage).name})" if stage else "a run"
+                run.state = "interrupted"
+                run.error = f"The server stopped during {where}; resume the run to finish it."
+                run.finished_at = utcnow()
+                if stage is not None:
+                    stage.state = "interrupted"
+                    stage.finished_at = run.finished_at
+                interrupted.append((run.session_id, stage.stage if stage else None, run.error))
+            db.session.commit()
+            queued = [self._spec_for(run) for run in db.session.scalars(
+                db.select(Run).where(Run.state == "queued").order_by(Run.id))]
+        for session_id, stage, message in interrupted:
+            self.recorder.emit(session_id, "pipeline_error", {
+                "stage": stage, "error": {"type": "Interrupted", "message": message},
+                "recoverable": True})
+            self.recorder.forget(session_id)
+        for spec in queued:
+            self.manager.submit(spec)
+        return len(interrupted), len(queued)
+
+    def resume(self, session_id):
+        """Run an interrupted, failed or cancelled run again from its last completed stage."""
+        run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
+        if run is None:
+            return None
+        if run.state not in RESUMABLE_STATES or self.manager.controller(session_id):
+            raise ResumeRefused(f"A {run.state} run cannot be resumed; only interrupted, failed "
+                                "or cancelled runs can.")
+        done = [s.stage for s in run.stage_runs if s.state in ("completed", "reused")]
+        for stage in run.stage_runs:
+            if stage.stage not in done:
+                stage.state, stage.error, stage.finished_at = "pending", None, None
+        run.state, run.error, run.finished_at = "queued", None, None
+        db.session.commit()
+        return self.manager.submit(self._spec_for(run, done))
 
     def cancel(self, session_id):
         """Cancel a run: "cancelling", "cancelled", "not_running", or None when unknown."""

@@ -1,0 +1,122 @@
+"""A server killed with SIGKILL mid-transcription loses nothing; the run resumes from stage 2."""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import RecordingClient
+from tests.media_support import MediaServer, looped_speech
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        return probe_socket.getsockname()[1]
+
+
+def start_server(data_dir, log_path):
+    port = free_port()
+    log_file = open(log_path, "ab")
+    proc = subprocess.Popen([sys.executable, "run.py", "--port", str(port), "--data-dir", str(data_dir)],
+                            cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"server did not start: {Path(log_path).read_text()[-2000:]}")
+
+
+def wait_state(url, session_id, states, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snapshot = requests.get(f"{url}/api/pipeline/status/{session_id}", timeout=5).json()
+        if snapshot["state"] in states:
+            return snapshot
+        time.sleep(0.2)
+    raise AssertionError(f"run did not reach {states}")
+
+
+@pytest.fixture
+def media(tmp_path):
+    looped_speech(tmp_path, "speech-3min.m4a", 8)
+    server = MediaServer(tmp_path)
+    yield server
+    server.close()
+
+
+def test_kill_9_mid_transcription_then_restart_and_resume(tmp_path, media):
+    data_dir = tmp_path / "data"
+    log_path = tmp_path / "server.log"
+    server, url = start_server(data_dir, log_path)
+    try:
+        body = {"youtube_url": f"{media.url}/speech-3min.m4a", "selected_stages": [1, 2]}
+        session_id = requests.post(f"{url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
+        watcher = RecordingClient(url).connect()
+        watcher.emit("subscribe", {"session_id": session_id})
+        watcher.wait_for(lambda got: any(k == "pipeline_progress" and d["sub_stage"] == "Transcribing"
+                                         for k, d, _ in got), timeout=120)
+        watcher.disconnect()
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+
+    time.sleep(0.5)  # the transcription worker dies with its parent thread
+    workers = [p for p in os.popen("ps -eo args").read().splitlines() if "services.workers.transcribe" in p]
+    assert workers == []
+    database = data_dir / "pipeline.db"
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        state = connection.execute("SELECT state FROM run WHERE session_id = ?", (session_id,)).fetchone()
+        assert state == ("running",)
+        seqs = [row[0] for row in connection.execute(
+            "SELECT seq FROM event WHERE session_id = ? ORDER BY seq", (session_id,))]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+    server, url = start_server(data_dir, log_path)
+    try:
+        snapshot = requests.get(f"{url}/api/pipeline/status/{session_id}", timeout=5).json()
+        assert snapshot["state"] == "interrupted"
+        assert "stage 2" in snapshot["error"]
+        assert [s["status"] for s in snapshot["stages"]] == ["completed", "interrupted"]
+        folder = data_dir / "episodes" / snapshot["episode_directory"]
+        downloaded_at = json.loads((folder / "metadata.json").read_text())["downloaded_at"]
+        source_mtime = next(folder.glob("source.*")).stat().st_mtime
+
+        answer = requests.post(f"{url}/api/pipeline/resume/{session_id}", timeout=5)
+        assert answer.status_code == 202 and answer.json()["status"] in ("started", "queued")
+        final = wait_state(url, session_id, ("completed", "failed"))
+        assert final["state"] == "completed", final["error"]
+        assert [s["status"] for s in final["stages"]] == ["completed", "completed"]
+        assert json.loads((folder / "metadata.json").read_text())["downloaded_at"] == downloaded_at
+        assert next(folder.glob("source.*")).stat().st_mtime == source_mtime
+        transcript = json.loads((folder / "transcript.json").read_text())
+        assert transcript["text"].lower().count("coffee") >= 6
+
+        events = requests.get(f"{url}/api/pipeline/events/{session_id}", timeout=5).json()["events"]
+        assert [e["data"]["seq"] for e in events] == list(range(1, len(events) + 1))
+        assert any(e["event"] == "pipeline_error" and e["data"]["error"]["type"] == "Interrupted"
+                   for e in events)
+        assert events[-1]["event"] == "pipeline_completion"
+        assert events[-1]["data"]["status"] == "completed"
+
+        again = requests.post(f"{url}/api/pipeline/resume/{session_id}", timeout=5)
+        assert again.status_code == 409
+    finally:
+        server.terminate()
+        server.wait(10)
