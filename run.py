@@ -62,10 +62,17 @@ def serve(args):
     """Serve the dashboard."""
     from webui.extensions import socketio
 
+    from webui.access import check_bind
+    from webui.config import ConfigError
+
     app = _make_app(args)
     server = app.config["PIPELINE"]["server"]
     host = args.host or server["host"]
     port = args.port or server["port"]
+    try:
+        check_bind(host, server.get("auth_token"))
+    except ConfigError as exc:
+        sys.exit(f"error: {exc}")
     print(f"YouTube Pipeline Web UI on http://{host}:{port}", flush=True)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
                  log_output=False)

@@ -55,10 +55,11 @@ def create_app(test_config=None, config_file=None):
         db.create_all()
 
     from routes import register_blueprints
-    from webui import csrf
+    from webui import access, csrf
     from webui.pipeline import Pipeline
     from webui.sockets import register_handlers
 
+    access.init_app(app)
     csrf.init_app(app)
     register_blueprints(app)
     pipeline = Pipeline(app, settings)

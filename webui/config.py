@@ -9,7 +9,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.yaml"
 
 DEFAULTS = {
-    "server": {"host": "127.0.0.1", "port": 5000},
+    "server": {"host": "127.0.0.1", "port": 5000, "auth_token": None},
     "data_dir": "data",
     "database_url": "",
     "max_concurrent_runs": 1,

@@ -3,7 +3,7 @@ import logging
 import time
 
 from flask import current_app, request
-from flask_socketio import emit, join_room, leave_room
+from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 
 from services import events
 from services.events import utc_timestamp
@@ -39,6 +39,19 @@ def register_handlers(socketio):
 
     def broadcast(kind, event):
         socketio.emit(kind, event, to=room_for(event["session_id"]))
+
+    @socketio.on("connect")
+    def connect(auth=None):
+        from flask import session
+
+        from webui.access import configured_token, token_matches
+
+        if not configured_token():
+            return True
+        sent = auth.get("token") if isinstance(auth, dict) else None
+        if session.get("authorized") or token_matches(sent) or token_matches(request.args.get("token")):
+            return True
+        raise ConnectionRefusedError("unauthorized")
 
     @socketio.on("subscribe")
     def subscribe(data=None):
