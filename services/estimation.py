@@ -11,6 +11,15 @@ DEFAULT_RATES = {
     "audio_production": (0.1, 2.0),
     "quality_packaging": (0.03, 1.0),
 }
+# Parameters that say nothing about how long a stage takes.
+UNTIMED_PARAMETERS = ("url",)
+
+
+def timing_signature(parameters):
+    """The parameters of a stage run that change its speed (model, compute type, beam …)."""
+    return {k: v for k, v in (parameters or {}).items() if k not in UNTIMED_PARAMETERS}
+
+
 # Until the media's duration is known, plan with this one (a typical episode, 10 minutes).
 ASSUMED_MEDIA_SECONDS = 600.0
 

@@ -3,7 +3,8 @@ import uuid
 from pathlib import Path
 
 from services.controller import PipelineController, RunSpec
-from services.estimation import Estimator
+from services.context import StageContext
+from services.estimation import Estimator, timing_signature
 from services.manager import RunManager
 from services.events import EventRecorder, utc_timestamp
 from services.stages import STAGES_BY_NUMBER, get_stage
@@ -43,7 +44,17 @@ class Pipeline:
 
         self.logs.route(spec.session_id, self.recorder)
         return PipelineController(spec, self.settings, self.recorder, self.store,
-                                  Estimator(self.store.stage_history()), on_finished=finished)
+                                  self._estimator(spec), on_finished=finished)
+
+    def _estimator(self, spec):
+        """An estimator fed by earlier runs with the same preset and stage parameters."""
+        ctx = StageContext(spec.session_id, spec.url, spec.episode_dir, spec.options,
+                           self.settings, cancel=None, reporter=None)
+        signatures = {}
+        for number in spec.stages:
+            stage = get_stage(number)
+            signatures[stage.key] = timing_signature(stage.parameters(ctx) if stage.parameters else {})
+        return Estimator(self.store.stage_history(spec.preset, signatures))
 
     def validate(self, data):
         """A RunSpec from request data, or ValidationError."""

@@ -1,6 +1,7 @@
 """The database side of the pipeline: runs, stage runs and events, usable from any thread."""
 from sqlalchemy import func, insert, select
 
+from services.estimation import timing_signature
 from webui.extensions import db
 from webui.models import Event, Run, StageRun, utcnow
 
@@ -89,15 +90,20 @@ class SqlRunStore:
                 stage.finished_at = utcnow()
             db.session.commit()
 
-    def stage_history(self, limit=50):
-        """{stage_key: [(media_seconds, duration_seconds), ...]} from recent completed stages."""
+    def stage_history(self, preset, signatures, limit=20):
+        """{stage_key: [(media_seconds, duration_seconds), ...]} of recent completed stage runs
+        with the same preset and the same timing signature (model, compute type, beam …)."""
         with self.app.app_context():
             rows = db.session.execute(
-                select(StageRun.stage_key, StageRun.media_duration, StageRun.duration)
-                .where(StageRun.state == "completed", StageRun.duration.is_not(None))
-                .order_by(StageRun.id.desc()).limit(limit * 7))
+                select(StageRun.stage_key, StageRun.media_duration, StageRun.duration,
+                       StageRun.parameters)
+                .join(Run).where(StageRun.state == "completed", StageRun.duration.is_not(None),
+                                 StageRun.stage_key.in_(list(signatures)), Run.preset == preset)
+                .order_by(StageRun.id.desc()).limit(limit * 20))
             history = {}
-            for key, media, duration in rows:
+            for key, media, duration, parameters in rows:
+                if timing_signature(parameters) != signatures[key]:
+                    continue
                 samples = history.setdefault(key, [])
                 if len(samples) < limit:
                     samples.append((media, duration))
