@@ -34,7 +34,7 @@ system-test-deps:
 test: test-setup
 	$(PY) -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$status
 
-bench: setup
+bench: test-setup
 	$(PY) bench/run_all.py
 
 clean:

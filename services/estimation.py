@@ -4,7 +4,7 @@ from statistics import median
 # Seconds of work per second of media, and fixed seconds, for a first run with no history.
 DEFAULT_RATES = {
     "media_extraction": (0.05, 3.0),
-    "transcription": (0.15, 2.0),
+    "transcription": (0.08, 2.0),
     "content_analysis": (0.005, 1.0),
     "segment_selection": (0.002, 1.0),
     "summary_generation": (0.005, 1.0),

@@ -57,6 +57,18 @@ class MediaHandler(http.server.SimpleHTTPRequestHandler):
             pass
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """Does not print a traceback when a client (a cancelled download) hangs up."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
 class MediaServer:
     """A loopback server for `folder`, with a throttled /slow/ path."""
 
@@ -65,8 +77,7 @@ class MediaServer:
             if not (Path(folder) / name).exists():
                 shutil.copy(FIXTURES / name, Path(folder) / name)
         handler = functools.partial(MediaHandler, directory=str(folder))
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
+        self.server = QuietServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
