@@ -7,6 +7,7 @@ from contextlib import closing
 from datetime import datetime, timezone
 
 from services.context import StageError
+from services.limits import limit_error
 from services.media import ffmpeg_path, probe, run_ffmpeg
 from services.workers import WorkerError, run_worker
 
@@ -89,6 +90,10 @@ def run(ctx):
     if "audio" not in source_probe["streams"]:
         raise StageError("The media has no audio track.")
     duration = source_probe["duration"] or info.get("duration")
+    limits = ctx.settings.get("limits", {})
+    problem = limit_error(duration, size, limits.get("max_duration_seconds"), limits.get("max_size_mb"))
+    if problem:  # sites that report no length in their metadata are checked here
+        raise StageError(problem)
     if duration:
         ctx.set_media(duration=duration)
     wav_part, hq_part = ctx.path(".audio.wav.part"), ctx.path(".audio_hq.flac.part")

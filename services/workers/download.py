@@ -9,6 +9,7 @@ import time
 import yt_dlp
 from yt_dlp.utils import DownloadError, ExtractorError, remove_terminal_sequences
 
+from services.limits import limit_error
 from services.workers import WorkerError, emit, worker_main
 
 log = logging.getLogger("yt_dlp")
@@ -33,31 +34,21 @@ class YtDlpLogger:
         log.error("%s", message)
 
 
-def limit_error(info, max_duration, max_size_mb):
-    """Why this media is over the configured limits, or None."""
-    duration = info.get("duration")
-    if duration and max_duration and duration > max_duration:
-        return (f"The media lasts {duration:.0f} s, more than the limit of {max_duration:.0f} s "
-                "(limits.max_duration_seconds).")
-    size = info.get("filesize") or info.get("filesize_approx")
-    if size and max_size_mb and size > max_size_mb * 1024 * 1024:
-        return (f"The media is {size / 1048576:.0f} MiB, more than the limit of {max_size_mb:.0f} MiB "
-                "(limits.max_size_mb).")
-    return None
-
-
 def download(args):
     last = [0.0]
 
     def on_progress(status):
         if status.get("status") != "downloading":
             return
+        total = status.get("total_bytes") or status.get("total_bytes_estimate") or 0
+        problem = limit_error(None, total, args.max_duration, args.max_size_mb)
+        if problem:
+            raise WorkerError(problem)
         now = time.monotonic()
         if now - last[0] < PROGRESS_INTERVAL:
             return
         last[0] = now
-        emit("progress", downloaded=status.get("downloaded_bytes") or 0,
-             total=status.get("total_bytes") or status.get("total_bytes_estimate") or 0,
+        emit("progress", downloaded=status.get("downloaded_bytes") or 0, total=total,
              speed=status.get("speed"))
 
     options = {
@@ -83,7 +74,8 @@ def download(args):
             if info is None or info.get("_type") == "playlist":
                 raise WorkerError("The URL is a playlist or has no media; give one video's URL.")
             emit("info", **{field: info.get(field) for field in INFO_FIELDS})
-            problem = limit_error(info, args.max_duration, args.max_size_mb)
+            problem = limit_error(info.get("duration"), info.get("filesize") or info.get("filesize_approx"),
+                                  args.max_duration, args.max_size_mb)
             if problem:
                 raise WorkerError(problem)
             info = ydl.process_ie_result(info, download=True)
