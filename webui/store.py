@@ -57,38 +57,33 @@ class SqlRunStore:
             db.session.add(run)
             db.session.commit()
 
+    @staticmethod
+    def _update(query, allowed, started, finished, fields):
+        """Set the allowed fields of the row `query` finds; stamp start and end times."""
+        row = db.session.scalar(query)
+        if row is None:
+            return
+        for name, value in fields.items():
+            if name in allowed:
+                setattr(row, name, value)
+        if started:
+            row.started_at, row.finished_at = utcnow(), None
+        if finished:
+            row.finished_at = utcnow()
+        db.session.commit()
+
     def update_run(self, session_id, started=False, finished=False, **fields):
         """Change a run's fields; `started`/`finished` stamp the time."""
         with self.app.app_context():
-            run = db.session.scalar(select(Run).where(Run.session_id == session_id))
-            if run is None:
-                return
-            for name, value in fields.items():
-                if name in RUN_FIELDS:
-                    setattr(run, name, value)
-            if started:
-                run.started_at = utcnow()
-            if finished:
-                run.finished_at = utcnow()
-            db.session.commit()
+            self._update(select(Run).where(Run.session_id == session_id), RUN_FIELDS,
+                         started, finished, fields)
 
     def update_stage(self, session_id, number, started=False, finished=False, **fields):
         """Change one stage run's fields; `started`/`finished` stamp the time."""
         with self.app.app_context():
-            stage = db.session.scalar(
-                select(StageRun).join(Run).where(Run.session_id == session_id,
-                                                 StageRun.stage == number))
-            if stage is None:
-                return
-            for name, value in fields.items():
-                if name in STAGE_FIELDS:
-                    setattr(stage, name, value)
-            if started:
-                stage.started_at = utcnow()
-                stage.finished_at = None
-            if finished:
-                stage.finished_at = utcnow()
-            db.session.commit()
+            self._update(select(StageRun).join(Run).where(Run.session_id == session_id,
+                                                          StageRun.stage == number),
+                         STAGE_FIELDS, started, finished, fields)
 
     def stage_history(self, preset, signatures, limit=20):
         """{stage_key: [(media_seconds, duration_seconds), ...]} of recent completed stage runs
