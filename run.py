@@ -19,11 +19,12 @@ def _parse(argv):
     return parser.parse_args(argv)
 
 
-def _make_app(args):
+def _make_app(args, recover_runs=True):
     from webui import create_app
     from webui.config import ConfigError
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    overrides["RECOVER_RUNS"] = recover_runs
     try:
         return create_app(overrides, config_file=args.config)
     except ConfigError as exc:
@@ -35,7 +36,7 @@ def process(args):
     from services.validation import ValidationError
     from webui.terminal import TerminalProgress
 
-    app = _make_app(args)
+    app = _make_app(args, recover_runs=False)
     pipeline = app.extensions["pipeline"]
     request = {"youtube_url": args.url, "selected_stages": args.stages, "preset": args.preset,
                "episode_directory": args.episode}

@@ -65,6 +65,8 @@ def create_app(test_config=None, config_file=None):
     pipeline = Pipeline(app, settings)
     app.extensions["pipeline"] = pipeline
     pipeline.recorder.add_listener(register_handlers(socketio))
+    if not app.config.get("RECOVER_RUNS", True):
+        return app  # e.g. a headless run beside a live server must not touch its runs
     interrupted, requeued = pipeline.recover()
     if interrupted or requeued:
         log.warning("Recovered after a restart: %d run(s) interrupted, %d queued again",
