@@ -3,51 +3,78 @@ import { RunConnection } from "./live-client.js";
 import { Monitor } from "./monitor.js";
 
 const monitorRoot = document.getElementById("monitor");
-let connection = null;
+const form = document.getElementById("run-form");
+let following = null;
 
 function follow(sessionId) {
-  const monitor = new Monitor(monitorRoot);
   monitorRoot.hidden = false;
   monitorRoot.dataset.sessionId = sessionId;
-  connection = new RunConnection(sessionId, {
+  const monitor = new Monitor(monitorRoot, sessionId);
+  const connection = new RunConnection(sessionId, {
     onEvent: (kind, event) => monitor.event(kind, event),
     onSnapshot: (snapshot) => monitor.snapshot(snapshot),
     onStatus: (status) => monitor.setConnection(status),
+    onCancelResult: (status) => {
+      if (status === "not_running") monitor.cancelFailed("The run had already ended.");
+    },
   });
   connection.start();
-  const cancelButton = monitorRoot.querySelector('[data-action="cancel"]');
-  cancelButton.addEventListener("click", () => {
-    cancelButton.disabled = true;
-    cancelButton.textContent = "Cancelling…";
-    connection.cancel();
+  monitor.cancelButton.addEventListener("click", async () => {
+    monitor.cancelRequested();
+    try {
+      await connection.cancel();
+    } catch (error) {
+      monitor.cancelFailed(`Could not cancel: ${error.message}`);
+    }
   });
+  following = sessionId;
 }
 
-const form = document.getElementById("run-form");
-form.addEventListener("submit", async (submit) => {
-  submit.preventDefault();
-  const errorNode = form.querySelector('[data-field="form-error"]');
-  errorNode.textContent = "";
-  const data = new FormData(form);
-  const body = {
+function formBody(data) {
+  return {
     youtube_url: data.get("youtube_url"),
     selected_stages: data.getAll("selected_stages").map(Number),
     episode_directory: data.get("episode_directory") || null,
     preset: data.get("preset"),
   };
-  const response = await fetch(form.action, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
-    body: JSON.stringify(body),
-  });
-  const answer = await response.json();
-  if (!response.ok) {
-    errorNode.textContent = answer.error.message;
+}
+
+form.addEventListener("submit", async (submit) => {
+  submit.preventDefault();
+  const errorNode = form.querySelector('[data-field="form-error"]');
+  const button = form.querySelector('button[type="submit"]');
+  errorNode.textContent = "";
+  button.disabled = true;
+  let response;
+  let answer;
+  try {
+    response = await fetch(form.action, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(formBody(new FormData(form))),
+    });
+    answer = await response.json();
+  } catch (error) {
+    errorNode.textContent = "The server could not be reached; try again.";
+    button.disabled = false;
     return;
   }
-  window.history.replaceState(null, "", `/?session=${encodeURIComponent(answer.session_id)}`);
-  if (connection) window.location.reload();
-  else follow(answer.session_id);
+  button.disabled = false;
+  if (!response.ok) {
+    errorNode.textContent = answer.error.message;
+    const field = answer.error.field && form.elements.namedItem(answer.error.field);
+    if (field && typeof field.focus === "function") field.focus();
+    return;
+  }
+  const address = `/?session=${encodeURIComponent(answer.session_id)}`;
+  // A page already following a run starts afresh for the new one.
+  if (following) {
+    window.location.assign(address);
+    return;
+  }
+  window.history.replaceState(null, "", address);
+  follow(answer.session_id);
+  monitorRoot.scrollIntoView({ behavior: "smooth", block: "start" });
 });
 
 if (monitorRoot.dataset.sessionId) follow(monitorRoot.dataset.sessionId);

@@ -1,5 +1,5 @@
-// Follows one run: Socket.IO with replay from the last seq seen, or HTTP polling when the
-// socket cannot connect. Every event reaches `onEvent` once, in seq order.
+// Follows one run: Socket.IO with replay from the last seq seen, or HTTP polling while the
+// socket cannot connect. Every run event reaches `onEvent` once, in seq order.
 import { io } from "./vendor/socket.io-4.8.4.esm.min.js";
 
 export const RUN_EVENTS = [
@@ -9,56 +9,93 @@ export const RUN_EVENTS = [
 const POLL_MS = 2000;
 
 export class RunConnection {
-  constructor(sessionId, { onEvent, onSnapshot, onStatus }) {
+  constructor(sessionId, { onEvent, onSnapshot, onStatus, onCancelResult }) {
     this.sessionId = sessionId;
     this.lastSeq = 0;
     this.onEvent = onEvent;
     this.onSnapshot = onSnapshot;
     this.onStatus = onStatus;
+    this.onCancelResult = onCancelResult;
+    this.polling = false;
     this.pollTimer = null;
+    this.hadSnapshot = false;
     this.finished = false;
   }
 
+  get path() {
+    return encodeURIComponent(this.sessionId);
+  }
+
   start() {
-    this.socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 10000 });
+    // WebSocket first; when it is refused, long-polling; the client retries with backoff.
+    this.socket = io({
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 10000,
+    });
     this.socket.on("connect", () => {
       this.stopPolling();
       this.onStatus("Connected");
       this.socket.emit("subscribe", { session_id: this.sessionId, last_seq: this.lastSeq });
     });
-    this.socket.on("disconnect", () => this.onStatus("Reconnecting…"));
-    this.socket.io.on("reconnect_attempt", () => this.onStatus("Reconnecting…"));
-    this.socket.on("connect_error", () => {
-      this.onStatus("Polling");
-      this.startPolling();
+    this.socket.on("disconnect", (reason) => {
+      if (!this.polling) this.onStatus("Reconnecting…");
+      // The server closed the connection on purpose: the client does not retry by itself.
+      if (reason === "io server disconnect") this.socket.connect();
     });
-    this.socket.on("pipeline_snapshot", (snapshot) => this.onSnapshot(snapshot));
+    this.socket.io.on("reconnect_attempt", () => {
+      if (!this.polling) this.onStatus("Reconnecting…");
+    });
+    this.socket.on("connect_error", () => this.startPolling());
+    this.socket.on("pipeline_snapshot", (snapshot) => this.snapshot(snapshot));
+    this.socket.on("cancel_result", (answer) => {
+      if (answer.session_id === this.sessionId) this.onCancelResult(answer.status);
+    });
     for (const kind of RUN_EVENTS) {
       this.socket.on(kind, (event) => this.accept(kind, event));
     }
   }
 
-  accept(kind, event) {
-    if (event.session_id !== this.sessionId || event.seq <= this.lastSeq) return;
-    this.lastSeq = event.seq;
-    if (kind === "pipeline_completion") this.finished = true;
-    this.onEvent(kind, event);
+  // A snapshot older than the events already shown (possible after polling) is skipped.
+  snapshot(snapshot) {
+    if (snapshot.session_id !== this.sessionId || snapshot.last_seq < this.lastSeq) return;
+    this.hadSnapshot = true;
+    this.onSnapshot(snapshot);
   }
 
-  cancel() {
+  accept(kind, event) {
+    if (event.session_id !== this.sessionId || event.seq <= this.lastSeq) return;
+    // pipeline_update repeats the pipeline_progress before it: count it, show it once.
+    this.lastSeq = event.seq;
+    if (kind === "pipeline_completion") this.finished = true;
+    if (kind !== "pipeline_update") this.onEvent(kind, event);
+  }
+
+  // Resolves to the cancel status ("cancelling", "cancelled", "not_running"), or throws.
+  async cancel() {
     if (this.socket && this.socket.connected) {
       this.socket.emit("cancel", { session_id: this.sessionId });
-      return Promise.resolve();
+      return "cancelling";
     }
-    return fetch(`/api/pipeline/cancel/${encodeURIComponent(this.sessionId)}`, { method: "POST" });
+    const response = await fetch(`/api/pipeline/cancel/${this.path}`, {
+      method: "POST",
+      headers: { Accept: "application/json" },
+    });
+    const answer = await response.json();
+    if (!response.ok) throw new Error(answer.error ? answer.error.message : "Cancel failed");
+    this.onCancelResult(answer.status);
+    return answer.status;
   }
 
   startPolling() {
-    if (this.pollTimer) return;
+    if (this.polling) return;
+    this.polling = true;
+    this.onStatus("Polling");
     const poll = async () => {
       try {
-        const url = `/api/pipeline/events/${encodeURIComponent(this.sessionId)}?since=${this.lastSeq}`;
-        const response = await fetch(url);
+        if (!this.hadSnapshot) await this.fetchSnapshot();
+        const response = await fetch(`/api/pipeline/events/${this.path}?since=${this.lastSeq}`);
         if (response.ok) {
           const body = await response.json();
           for (const item of body.events) this.accept(item.event, item.data);
@@ -66,12 +103,18 @@ export class RunConnection {
       } catch (error) {
         // the server is unreachable; the next poll tries again
       }
-      this.pollTimer = this.finished ? null : setTimeout(poll, POLL_MS);
+      if (this.polling && !this.finished) this.pollTimer = setTimeout(poll, POLL_MS);
     };
     this.pollTimer = setTimeout(poll, 0);
   }
 
+  async fetchSnapshot() {
+    const response = await fetch(`/api/pipeline/status/${this.path}`);
+    if (response.ok) this.snapshot(await response.json());
+  }
+
   stopPolling() {
+    this.polling = false;
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.pollTimer = null;
   }

@@ -1,17 +1,29 @@
-// Renders a run's live state into the monitor section. Text only: nothing from the server
-// is ever inserted as HTML.
-import { bytes, clock } from "./format.js";
+// Renders one run's live state: stages, bars, clocks, state, cancel button, outputs, log.
+// Text only: nothing from the server is ever inserted as HTML.
+import { bytes, fileUrl, stateLabel } from "./format.js";
+import { LogPanel } from "./log-panel.js";
+import { ProgressView } from "./progress-view.js";
+import { RunAlerts } from "./run-alerts.js";
+import { StageList } from "./stage-list.js";
 
 const ENDED = new Set(["completed", "failed", "cancelled", "interrupted"]);
 
 export class Monitor {
-  constructor(root) {
+  constructor(root, sessionId) {
     this.root = root;
-    this.progress = 0;
-    this.elapsed = 0;
-    this.elapsedAt = null;
+    this.sessionId = sessionId;
     this.state = null;
-    this.timer = setInterval(() => this.tick(), 1000);
+    this.title = "";
+    this.cancelling = false;
+    this.openedSeq = null;   // the newest event when the page first saw the run
+    this.shownSeq = 0;       // the newest event the page shows
+    this.lookedUp = new Set();
+    this.stages = new StageList(root);
+    this.progress = new ProgressView(root);
+    this.log = new LogPanel(root);
+    this.alerts = new RunAlerts(root);
+    this.cancelButton = root.querySelector('[data-action="cancel"]');
+    this.field("details-link").href = `/runs/${encodeURIComponent(sessionId)}`;
   }
 
   field(name) {
@@ -19,133 +31,152 @@ export class Monitor {
   }
 
   setText(name, text) {
-    const node = this.field(name);
-    if (node) node.textContent = text ?? "";
-  }
-
-  setBar(name, percent) {
-    const bar = this.field(name);
-    const value = Math.max(0, Math.min(100, percent || 0));
-    bar.setAttribute("aria-valuenow", value.toFixed(1));
-    bar.querySelector(".fill").style.width = `${value}%`;
+    this.field(name).textContent = text ?? "";
   }
 
   setConnection(status) {
-    this.setText("connection", status);
-    this.field("connection").dataset.status = status;
+    const badge = this.field("connection");
+    badge.textContent = status;
+    badge.dataset.status = status.replace("…", "").toLowerCase();
+  }
+
+  setTitle(title, url) {
+    if (title) this.title = title;
+    this.setText("title", this.title || url || "Run");
+    if (url) this.setText("url", url);
+    this.updateDocumentTitle();
+  }
+
+  updateDocumentTitle() {
+    const name = this.title || "Run";
+    const prefix = ENDED.has(this.state) ? stateLabel(this.state) : `${Math.floor(this.progress.overall)}%`;
+    document.title = `${prefix} · ${name} · YouTube Pipeline`;
   }
 
   setState(state) {
     this.state = state;
-    this.setText("state", state);
+    const pill = this.field("state");
+    pill.textContent = this.cancelling && !ENDED.has(state) ? "Cancelling…" : stateLabel(state);
+    pill.dataset.state = state;
     this.root.dataset.state = state;
-    this.root.querySelector('[data-action="cancel"]').disabled = ENDED.has(state);
+    const ended = ENDED.has(state);
+    this.cancelButton.disabled = ended || this.cancelling;
+    if (ended) this.cancelButton.textContent = state === "cancelled" ? "Cancelled" : "Cancel";
+    this.progress.setRunning(state === "running");
+    this.updateDocumentTitle();
   }
 
-  stageItem(number) {
-    return this.root.querySelector(`.stage[data-stage="${number}"]`);
+  // The button answers at once; the final "Cancelled" comes from the run's completion.
+  cancelRequested() {
+    this.cancelling = true;
+    this.cancelButton.disabled = true;
+    this.cancelButton.textContent = "Cancelling…";
+    this.setText("state", "Cancelling…");
+  }
+
+  cancelFailed(message) {
+    this.cancelling = false;
+    this.cancelButton.textContent = "Cancel";
+    this.setState(this.state);
+    this.setText("message", message);
   }
 
   snapshot(snap) {
-    this.root.hidden = false;
-    this.setText("title", snap.title || snap.url);
-    this.setState(snap.state);
+    this.shownSeq = Math.max(this.shownSeq, snap.last_seq);
+    if (this.openedSeq === null) this.openedSeq = snap.last_seq;
+    this.setTitle(snap.title, snap.url);
+    this.stages.select(snap.selected_stages);
     for (const stage of snap.stages) {
-      const item = this.stageItem(stage.stage);
-      item.dataset.status = stage.status;
-      item.querySelector('[data-role="sub-stage"]').textContent = stage.sub_stage || stage.error || "";
+      this.stages.set(stage.stage, stage.status, stage.error || stage.sub_stage || "");
+      if (stage.status === "running") {
+        this.progress.setStage(stage.name, stage.progress);
+        this.progress.setSub(stage.sub_stage, stage.sub_progress);
+      }
     }
-    for (const item of this.root.querySelectorAll(".stage")) {
-      if (!snap.selected_stages.includes(Number(item.dataset.stage))) item.dataset.status = "skipped";
+    if (snap.state === "queued") {
+      const place = snap.queue_position ? ` (position ${snap.queue_position} in the queue)` : "";
+      this.setText("message", `Waiting for a free slot${place}`);
+    } else if (snap.error) {
+      this.setText("message", `Failed: ${snap.error}`);
+    } else if (snap.message || ENDED.has(snap.state)) {
+      this.setText("message", snap.message || `Run ${snap.state}`);
     }
-    this.updateProgress(snap.progress);
-    this.updateTimes(snap.time_elapsed, snap.estimated_remaining);
-    if (snap.message) this.setText("message", snap.message);
+    this.progress.setOverall(snap.progress);
+    this.progress.setTimes(snap.time_elapsed, snap.estimated_remaining);
+    this.setState(snap.state);
+    if (ENDED.has(snap.state)) this.progress.finish(snap.state === "completed");
   }
 
-  updateProgress(percent) {
-    this.progress = Math.max(this.progress, percent || 0);
-    this.setBar("overall-bar", this.progress);
-    this.setText("progress-text", `${this.progress.toFixed(1)}%`);
-  }
-
-  updateTimes(elapsed, remaining) {
-    if (typeof elapsed === "number") {
-      this.elapsed = elapsed;
-      this.elapsedAt = Date.now();
-    }
-    this.setText("elapsed", clock(this.elapsed));
-    this.setText("remaining", clock(remaining));
-  }
-
-  tick() {
-    if (this.elapsedAt === null || ENDED.has(this.state)) return;
-    const now = this.elapsed + (Date.now() - this.elapsedAt) / 1000;
-    this.setText("elapsed", clock(now));
-  }
-
+  // A replayed event (seq <= the snapshot's) is already reflected in the snapshot: only its
+  // log line and, for a completion, the outputs are new to the page.
   event(kind, event) {
-    if (kind === "pipeline_progress") this.progressEvent(event);
-    else if (kind === "pipeline_transition") this.transition(event);
-    else if (kind === "pipeline_error") this.error(event);
-    else if (kind === "pipeline_completion") this.completion(event);
-    else if (kind === "log_stream") this.log(event);
+    const replay = event.seq <= this.shownSeq;
+    this.shownSeq = Math.max(this.shownSeq, event.seq);
+    if (kind === "log_stream") this.log.add(event);
+    else if (kind === "pipeline_completion") this.completion(event, replay);
+    else if (replay) return;
+    else if (kind === "pipeline_progress") this.progressEvent(event);
+    else if (kind === "pipeline_transition") this.stages.transition(event.from_stage, event.to_stage);
+    else if (kind === "pipeline_error") this.stages.fail(event.stage, event.error.message);
   }
 
   progressEvent(event) {
     if (this.state === null || this.state === "queued") this.setState("running");
     if (event.stage) {
-      const item = this.stageItem(event.stage);
-      if (item.dataset.status !== "failed") item.dataset.status = event.stage_progress >= 100 ? "completed" : "running";
-      item.querySelector('[data-role="sub-stage"]').textContent = event.sub_stage || "";
-      this.setText("stage-text", `${event.stage_name} · ${event.stage_progress.toFixed(0)}%`);
-      this.setBar("stage-bar", event.stage_progress);
+      this.stages.progress(event.stage, event.stage_progress, event.sub_stage);
+      this.progress.setStage(event.stage_name, event.stage_progress);
     }
-    const sub = event.sub_progress;
-    if (sub && sub.total) {
-      const current = sub.unit === "bytes" ? `${bytes(sub.current)} / ${bytes(sub.total)}` : `${sub.current} / ${sub.total} ${sub.unit}`;
-      this.setText("sub-text", `${event.sub_stage}: ${current}`);
-      this.setBar("sub-bar", (100 * sub.current) / sub.total);
-    } else {
-      this.setText("sub-text", event.sub_stage || "—");
-      this.setBar("sub-bar", 0);
+    this.progress.setSub(event.sub_stage, event.sub_progress);
+    if (event.message) this.setText("message", event.message);
+    this.progress.setOverall(event.progress);
+    this.progress.setTimes(event.time_elapsed, event.estimated_remaining);
+    this.updateDocumentTitle();
+    if (!this.title && event.sub_stage) this.lookUpTitle(event.sub_stage);
+  }
+
+  // Progress events do not carry the media title; ask for it once per sub-stage until known.
+  async lookUpTitle(subStage) {
+    if (this.lookedUp.has(subStage)) return;
+    this.lookedUp.add(subStage);
+    try {
+      const response = await fetch(`/api/pipeline/status/${encodeURIComponent(this.sessionId)}`);
+      if (response.ok) {
+        const snap = await response.json();
+        this.setTitle(snap.title, snap.url);
+      }
+    } catch (error) {
+      // the title shows up with the next sub-stage or the next page load
     }
-    this.setText("message", event.message);
-    this.updateProgress(event.progress);
-    this.updateTimes(event.time_elapsed, event.estimated_remaining);
   }
 
-  transition(event) {
-    if (event.from_stage) this.stageItem(event.from_stage).dataset.status = "completed";
-    this.stageItem(event.to_stage).dataset.status = "running";
-  }
-
-  error(event) {
-    const item = this.stageItem(event.stage);
-    item.dataset.status = "failed";
-    item.querySelector('[data-role="sub-stage"]').textContent = event.error.message;
-  }
-
-  completion(event) {
+  completion(event, replay) {
+    this.showOutputs(event.outputs || []);
+    if (replay) return;
+    const fresh = this.openedSeq !== null && event.seq > this.openedSeq;
+    this.stages.end(event.status);
     this.setState(event.status);
+    this.progress.setTimes(event.duration, null);
+    this.progress.finish(event.status === "completed");
+    this.progress.setSub(null, null);
     this.setText("message", event.status === "failed" ? `Failed: ${event.error}` : `Run ${event.status}`);
-    if (event.status === "completed") this.updateProgress(100);
+    if (!this.title) this.lookUpTitle("completion");
+    if (fresh) this.alerts.runEnded(event.status, this.title, this.sessionId);
+  }
+
+  showOutputs(outputs) {
     const list = this.field("output-list");
     list.replaceChildren();
-    for (const output of event.outputs) {
-      const li = document.createElement("li");
-      li.textContent = `${output.name} (${bytes(output.size)})`;
-      list.append(li);
+    for (const output of outputs) {
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = fileUrl(this.sessionId, output.name);
+      link.textContent = output.name;
+      const size = document.createElement("span");
+      size.className = "hint";
+      size.textContent = ` ${bytes(output.size)}`;
+      item.append(link, size);
+      list.append(item);
     }
-    this.field("outputs").hidden = event.outputs.length === 0;
-  }
-
-  log(event) {
-    const pre = this.field("log");
-    const line = document.createElement("span");
-    line.className = `log-line level-${String(event.level).toLowerCase()}`;
-    line.textContent = `${event.timestamp.slice(11, 19)} ${event.level.padEnd(7)} ${event.logger}: ${event.message}\n`;
-    pre.append(line);
-    pre.scrollTop = pre.scrollHeight;
+    this.field("outputs").hidden = outputs.length === 0;
   }
 }

@@ -1,0 +1,135 @@
+"""Run history: the list of runs, one run's stages, timings, outputs and report, its files."""
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
+from werkzeug.security import safe_join
+
+from services.checkpoints import list_files
+from services.stages import STAGES, get_stage
+from webui.extensions import db
+from webui.models import Run, utcnow
+
+bp = Blueprint("runs", __name__)
+PAGE_SIZE = 20
+MAX_SESSION_ID = 64
+REPORT_FILE = "report.html"
+CHART_WIDTH = 600
+CHART_ROW = 30
+ACTIVE_STATES = ("queued", "running", "awaiting_selection")
+# Files a run writes that are served as they are (anything else is offered as a download).
+INLINE_TYPES = (".txt", ".srt", ".vtt", ".json", ".md", ".html", ".wav", ".flac", ".m4a",
+                ".mp3", ".mp4", ".webm", ".ogg", ".opus")
+
+
+@bp.app_template_filter("clock")
+def clock(seconds):
+    """Seconds as MM:SS, or H:MM:SS past an hour; an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+@bp.app_template_filter("filesize")
+def filesize(count):
+    """A byte count in B, KiB, MiB or GiB."""
+    value = float(count or 0)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024:
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def _find_run(session_id):
+    """The run with this session id, or a 404 page."""
+    if len(session_id) > MAX_SESSION_ID:
+        abort(404, "There is no run with this id.")
+    run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
+    if run is None:
+        abort(404, "There is no run with this id.")
+    return run
+
+
+def _episode_folder(run):
+    return Path(current_app.extensions["pipeline"].episodes_root) / run.episode_dir
+
+
+def _stage_rows(run):
+    """Each selected stage with its state and duration (a running stage's time so far)."""
+    rows = []
+    now = utcnow().replace(tzinfo=None)
+    for stage_run in run.stage_runs:
+        duration = stage_run.duration
+        if duration is None and stage_run.started_at and stage_run.state == "running":
+            duration = max((now - stage_run.started_at.replace(tzinfo=None)).total_seconds(), 0.0)
+        definition = get_stage(stage_run.stage)
+        rows.append({"number": stage_run.stage, "name": definition.name,
+                     "state": stage_run.state, "duration": duration, "error": stage_run.error})
+    return rows
+
+
+def _chart(rows):
+    """Bars for the stage-duration chart: y position, width and label of each stage."""
+    longest = max((row["duration"] or 0 for row in rows), default=0) or 1
+    label_width = 190
+    room = CHART_WIDTH - label_width - 70
+    bars = []
+    for index, row in enumerate(rows):
+        width = (row["duration"] or 0) / longest * room
+        bars.append(dict(row, y=index * CHART_ROW, width=max(width, 2 if row["duration"] else 0),
+                         x=label_width))
+    return {"bars": bars, "width": CHART_WIDTH, "height": max(len(rows), 1) * CHART_ROW,
+            "row": CHART_ROW}
+
+
+def _outputs(run):
+    """The files in the run's episode folder (name, size), hidden working files left out."""
+    folder = _episode_folder(run)
+    names = sorted(name for name in list_files(folder)
+                   if not name.startswith(".") and "/." not in name)
+    return [{"name": name, "size": (folder / name).stat().st_size} for name in names]
+
+
+@bp.get("/runs")
+def index():
+    """The run history, newest first, PAGE_SIZE runs a page."""
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
+    total = db.session.scalar(db.select(db.func.count(Run.id)))
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(page, pages)
+    runs = db.session.scalars(db.select(Run).order_by(Run.id.desc())
+                              .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    return render_template("runs/index.html", runs=runs, page=page, pages=pages, total=total,
+                           stage_names={s.number: s.name for s in STAGES})
+
+
+@bp.get("/runs/<session_id>")
+def detail(session_id):
+    """One run: its stages with their durations as a chart, its outputs and its report."""
+    run = _find_run(session_id)
+    rows = _stage_rows(run)
+    outputs = _outputs(run)
+    has_report = any(output["name"] == REPORT_FILE for output in outputs)
+    return render_template("runs/detail.html", run=run, rows=rows, chart=_chart(rows),
+                           outputs=outputs, has_report=has_report,
+                           active=run.state in ACTIVE_STATES)
+
+
+@bp.get("/runs/<session_id>/files/<path:name>")
+def file(session_id, name):
+    """A file from the run's episode folder; 404 for anything outside it or hidden."""
+    run = _find_run(session_id)
+    folder = _episode_folder(run)
+    if any(part.startswith(".") for part in name.split("/")) or safe_join(str(folder), name) is None:
+        abort(404)
+    as_attachment = not name.lower().endswith(INLINE_TYPES)
+    response = send_from_directory(folder, name, as_attachment=as_attachment, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # A report is HTML the pipeline wrote from outside text: show it without running scripts.
+    response.headers["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; media-src 'self'")
+    return response
