@@ -13,8 +13,8 @@ bp = Blueprint("runs", __name__)
 PAGE_SIZE = 20
 MAX_SESSION_ID = 64
 REPORT_FILE = "report.html"
-CHART_WIDTH = 600
-CHART_ROW = 30
+CHART_WIDTH = 400   # SVG units; the label sits above each bar so phones can read it too
+CHART_ROW = 44
 ACTIVE_STATES = ("queued", "running", "awaiting_selection")
 # Files a run writes that are served as they are (anything else is offered as a download).
 INLINE_TYPES = (".txt", ".srt", ".vtt", ".json", ".md", ".html", ".wav", ".flac", ".m4a",
@@ -74,15 +74,12 @@ def _stage_rows(run):
 def _chart(rows):
     """Bars for the stage-duration chart: y position, width and label of each stage."""
     longest = max((row["duration"] or 0 for row in rows), default=0) or 1
-    label_width = 190
-    room = CHART_WIDTH - label_width - 70
+    room = CHART_WIDTH - 60  # space for the duration after the longest bar
     bars = []
     for index, row in enumerate(rows):
         width = (row["duration"] or 0) / longest * room
-        bars.append(dict(row, y=index * CHART_ROW, width=max(width, 2 if row["duration"] else 0),
-                         x=label_width))
-    return {"bars": bars, "width": CHART_WIDTH, "height": max(len(rows), 1) * CHART_ROW,
-            "row": CHART_ROW}
+        bars.append(dict(row, y=index * CHART_ROW, width=max(width, 2 if row["duration"] else 0)))
+    return {"bars": bars, "width": CHART_WIDTH, "height": max(len(rows), 1) * CHART_ROW}
 
 
 def _outputs(run):
