@@ -1,6 +1,6 @@
 """Browser-test support: Chromium through Playwright, a media server for any file name, helpers.
 
-Import the fixtures into a test module (`from tests.browser_support import browser, page, ...`).
+The fixtures are made available to every test module by tests/conftest.py.
 """
 import http.server
 import re
@@ -136,9 +136,13 @@ def media_url(base, speed="fast", name=None):
     return f"{base}/{speed}/{name or 'talk-' + uuid.uuid4().hex[:10]}.mp4"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Debian chromium driven by Playwright, for the whole session."""
+    """Headless Debian chromium driven by Playwright, for one test module.
+
+    Closed after each module, so no Playwright driver process outlives the browser tests
+    (other tests check that the pipeline leaves no child process behind).
+    """
     executable = chromium_path()
     if executable is None:
         pytest.skip("Debian chromium is not installed (make test installs it)")

@@ -162,3 +162,8 @@ def wait_finished(client, session_id, timeout=120):
             return snapshot
         time.sleep(0.2)
     raise AssertionError(f"run {session_id} did not finish in {timeout} s")
+
+
+# Browser tests: Chromium through Playwright and a media server for any file name, shared by
+# every browser test module (defined in tests/browser_support.py).
+from tests.browser_support import any_media, browser, page  # noqa: E402,F401

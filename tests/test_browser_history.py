@@ -3,8 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser_support import (  # noqa: F401 - fixtures used by name
-    PHONE, any_media, browser, media_url, page, screenshot, start_run, wait_run_ended)
+from tests.browser_support import PHONE, media_url, screenshot, start_run, wait_run_ended
 
 NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
 

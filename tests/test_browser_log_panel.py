@@ -1,7 +1,7 @@
 """The log panel and the formatting helpers, driven in the browser with made-up log lines."""
 from playwright.sync_api import expect
 
-from tests.browser_support import browser, page, screenshot  # noqa: F401 - fixtures used by name
+from tests.browser_support import screenshot
 
 # A LogPanel on the dashboard's (hidden) monitor, keeping at most 50 lines on the page.
 MAKE_PANEL = """async () => {

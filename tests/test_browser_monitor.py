@@ -3,8 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser_support import (  # noqa: F401 - fixtures used by name
-    any_media, browser, media_url, page, screenshot, start_run, stored_events, wait_run_ended)
+from tests.browser_support import media_url, screenshot, start_run, stored_events, wait_run_ended
 
 # Records desktop notifications instead of showing them (permission already granted).
 NOTIFICATION_RECORDER = """
