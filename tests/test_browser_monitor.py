@@ -207,3 +207,24 @@ def test_titles_and_log_lines_from_outside_are_text(page, live_server, any_media
     assert page.locator("main img").count() == 0
     assert dialogs == []
     assert page.errors == []
+
+
+def test_a_failed_stage_is_marked_with_its_error(page, live_server, any_media):
+    page.goto("/")
+    page.get_by_label("Video or media URL").fill(f"{any_media}/fast/missing-{id(page)}.txt")
+    page.get_by_role("button", name="Start").click()
+    expect(field(page, "state")).to_have_text("Failed", timeout=30_000)
+    expect(stage(page, 1)).to_have_attribute("data-status", "failed")
+    expect(stage(page, 1).locator('[data-role="sub-stage"]')).to_contain_text("404")
+    expect(stage(page, 1).locator('[data-role="status-text"]')).to_have_text(", failed")
+    expect(stage(page, 2)).to_have_attribute("data-status", "pending")
+    expect(field(page, "message")).to_contain_text("Failed: ")
+    expect(page.locator('[data-action="cancel"]')).to_be_disabled()
+    screenshot(page, "monitor-7-failed")
+    assert page.errors == []
+
+
+def test_an_unknown_run_says_so(page, live_server):
+    page.goto("/?session=no-such-run")
+    expect(field(page, "message")).to_have_text("There is no run with this session_id.")
+    expect(page.locator('[data-action="cancel"]')).to_be_disabled()

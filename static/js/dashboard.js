@@ -14,6 +14,7 @@ function follow(sessionId) {
     onEvent: (kind, event) => monitor.event(kind, event),
     onSnapshot: (snapshot) => monitor.snapshot(snapshot),
     onStatus: (status) => monitor.setConnection(status),
+    onProblem: (message) => monitor.problem(message),
     onCancelResult: (status) => {
       if (status === "not_running") monitor.cancelFailed("The run had already ended.");
     },

@@ -9,13 +9,14 @@ export const RUN_EVENTS = [
 const POLL_MS = 2000;
 
 export class RunConnection {
-  constructor(sessionId, { onEvent, onSnapshot, onStatus, onCancelResult }) {
+  constructor(sessionId, { onEvent, onSnapshot, onStatus, onCancelResult, onProblem }) {
     this.sessionId = sessionId;
     this.lastSeq = 0;
     this.onEvent = onEvent;
     this.onSnapshot = onSnapshot;
     this.onStatus = onStatus;
     this.onCancelResult = onCancelResult;
+    this.onProblem = onProblem;
     this.polling = false;
     this.pollTimer = null;
     this.hadSnapshot = false;
@@ -51,6 +52,9 @@ export class RunConnection {
     this.socket.on("pipeline_snapshot", (snapshot) => this.snapshot(snapshot));
     this.socket.on("cancel_result", (answer) => {
       if (answer.session_id === this.sessionId) this.onCancelResult(answer.status);
+    });
+    this.socket.on("request_error", (answer) => {
+      if (answer.session_id === this.sessionId) this.onProblem(answer.error.message);
     });
     for (const kind of RUN_EVENTS) {
       this.socket.on(kind, (event) => this.accept(kind, event));
@@ -99,6 +103,9 @@ export class RunConnection {
         if (response.ok) {
           const body = await response.json();
           for (const item of body.events) this.accept(item.event, item.data);
+        } else if (response.status === 404) {
+          this.onProblem("There is no run with this id.");
+          this.finished = true;
         }
       } catch (error) {
         // the server is unreachable; the next poll tries again

@@ -81,6 +81,12 @@ export class Monitor {
     this.setText("message", message);
   }
 
+  // The server could not follow this run (an unknown id, for one).
+  problem(message) {
+    this.setText("message", message);
+    this.cancelButton.disabled = true;
+  }
+
   snapshot(snap) {
     this.shownSeq = Math.max(this.shownSeq, snap.last_seq);
     if (this.openedSeq === null) this.openedSeq = snap.last_seq;

@@ -41,7 +41,11 @@ export class StageList {
     item.querySelector('[data-role="status-text"]').textContent = `, ${STATUS_TEXT[status] || status}`;
     if (status === "running") item.setAttribute("aria-current", "step");
     else item.removeAttribute("aria-current");
-    if (detail !== undefined) item.querySelector('[data-role="sub-stage"]').textContent = detail ?? "";
+    if (detail !== undefined) {
+      const sub = item.querySelector('[data-role="sub-stage"]');
+      sub.textContent = detail ?? "";
+      sub.title = status === "failed" ? detail ?? "" : "";  // the whole error, when clipped
+    }
   }
 
   // Progress of a stage from a live event: running below 100 %, done at 100 %.
