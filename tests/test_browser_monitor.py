@@ -1,6 +1,7 @@
 """The live monitor in a real browser: runs from the form, reload, cancel, polling, escaping."""
 import re
 
+import requests
 from playwright.sync_api import expect
 
 from tests.browser_support import media_url, screenshot, start_run, stored_events, wait_run_ended
@@ -228,3 +229,18 @@ def test_an_unknown_run_says_so(page, live_server):
     page.goto("/?session=no-such-run")
     expect(field(page, "message")).to_have_text("There is no run with this session_id.")
     expect(page.locator('[data-action="cancel"]')).to_be_disabled()
+
+
+def test_a_queued_run_waits_then_runs(page, live_server, any_media):
+    first = start_run(live_server, media_url(any_media, "slow"))
+    second = start_run(live_server, media_url(any_media, "fast"))
+    page.goto(f"/?session={second}")
+    expect(field(page, "state")).to_have_text("Queued")
+    expect(field(page, "message")).to_have_text("Waiting for a free slot (position 1 in the queue)")
+    expect(page.locator('[data-action="cancel"]')).to_be_enabled()
+    screenshot(page, "monitor-8-queued")
+    requests.post(f"{live_server.url}/api/pipeline/cancel/{first}", timeout=10)
+    expect(field(page, "state")).to_have_text(re.compile("Running|Completed"), timeout=15_000)
+    expect(field(page, "state")).to_have_text("Completed", timeout=60_000)
+    expect(stage(page, 2)).to_have_attribute("data-status", "completed")
+    assert page.errors == []
