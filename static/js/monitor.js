@@ -14,6 +14,7 @@ export class Monitor {
     this.sessionId = sessionId;
     this.state = null;
     this.title = "";
+    this.url = "";
     this.cancelling = false;
     this.openedSeq = null;   // the newest event when the page first saw the run
     this.shownSeq = 0;       // the newest event the page shows
@@ -40,10 +41,12 @@ export class Monitor {
     badge.dataset.status = status.replace("…", "").toLowerCase();
   }
 
+  // Until the media's title is known the heading shows the URL (and the URL line stays empty).
   setTitle(title, url) {
     if (title) this.title = title;
-    this.setText("title", this.title || url || "Run");
-    if (url) this.setText("url", url);
+    if (url) this.url = url;
+    this.setText("title", this.title || this.url || "Run");
+    this.setText("url", this.title ? this.url : "");
     this.updateDocumentTitle();
   }
 
