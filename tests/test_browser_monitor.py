@@ -133,6 +133,7 @@ def test_reload_mid_run_shows_the_same_run_and_its_earlier_log(page, live_server
 
     expect(field(page, "state")).to_have_text("Completed", timeout=60_000)
     logged = [event["message"] for event in stored_events(live_server, session_id, "log_stream")]
+    page.wait_for_function(f"document.querySelectorAll('#monitor .log-line').length >= {len(logged)}")
     assert log_messages(page) == logged  # every line once, in order
     assert page.errors == []
 
@@ -180,6 +181,7 @@ def test_polling_when_the_socket_is_refused_then_live_again(page, live_server, a
     expect(field(page, "connection")).to_have_text("Connected", timeout=20_000)
     expect(field(page, "state")).to_have_text("Completed", timeout=60_000)
     logged = [event["message"] for event in stored_events(live_server, session_id, "log_stream")]
+    page.wait_for_function(f"document.querySelectorAll('#monitor .log-line').length >= {len(logged)}")
     assert log_messages(page) == logged  # nothing missed or shown twice across the switch
     # The refused socket.io requests are logged by the browser; nothing else went wrong.
     assert [error for error in page.errors if "net::ERR_FAILED" not in error] == []
