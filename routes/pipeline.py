@@ -1,5 +1,5 @@
 """Starting, cancelling and watching runs over HTTP."""
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 
 from routes.errors import api_error
 from services.validation import ValidationError

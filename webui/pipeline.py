@@ -11,7 +11,7 @@ from services.stages import STAGES_BY_NUMBER, get_stage
 from services.validation import ValidationError, episode_directory, parse_stages, validate_url
 from webui import log_handler
 from webui.extensions import db
-from webui.models import Run, StageRun, iso, utcnow
+from webui.models import Run, iso, utcnow
 from webui.store import SqlRunStore
 
 FINISHED_STATES = ("completed", "failed", "cancelled", "interrupted")

@@ -3,7 +3,6 @@
 The model runs in a child process (services/workers/transcribe.py), so a cancel ends it at
 once whatever the model's size, and its memory is returned when the stage ends.
 """
-import logging
 from contextlib import closing
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from services.workers import WorkerError, run_worker
 
 OUTPUTS = ("transcript.json", "transcript.srt", "transcript.vtt", "transcript.txt")
 BUNDLED_NAMES = ("bundled", "tiny.en")
-log = logging.getLogger("pipeline")
 
 
 def model_directory(name):
