@@ -65,6 +65,8 @@ def resume(session_id):
         return api_error(409, "not_resumable", str(exc), "session_id")
     if status is None:
         return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
+    if _from_browser_form():
+        return redirect(url_for("dashboard.index", session=session_id), code=303)
     return jsonify({"status": status, "session_id": session_id, "monitoring_enabled": True}), 202
 
 

@@ -7,6 +7,7 @@ from werkzeug.security import safe_join
 from services.checkpoints import list_files
 from services.stages import STAGES, get_stage
 from webui.extensions import db
+from webui.pipeline import RESUMABLE_STATES
 from webui.models import Run, utcnow
 
 bp = Blueprint("runs", __name__)
@@ -113,7 +114,8 @@ def detail(session_id):
     has_report = any(output["name"] == REPORT_FILE for output in outputs)
     return render_template("runs/detail.html", run=run, rows=rows, chart=_chart(rows),
                            outputs=outputs, has_report=has_report,
-                           active=run.state in ACTIVE_STATES)
+                           active=run.state in ACTIVE_STATES,
+                           resumable=run.state in RESUMABLE_STATES)
 
 
 @bp.get("/runs/<session_id>/files/<path:name>")
