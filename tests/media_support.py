@@ -86,8 +86,12 @@ class MediaServer:
         self.server.server_close()
 
 
-def child_processes(pid):
-    """Command names of the live (not zombie) child processes of `pid`, read from /proc."""
+PIPELINE_CHILDREN = ("ffmpeg", "python")
+
+
+def child_processes(pid, names=PIPELINE_CHILDREN):
+    """Command names of the live (not zombie) children of `pid` that the pipeline could have
+    started (ffmpeg, Python workers), read from /proc; a test's browser driver is not counted."""
     children = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -98,6 +102,7 @@ def child_processes(pid):
             continue
         name_end = stat.rindex(")")
         fields = stat[name_end + 2:].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            children.append(stat[stat.index("(") + 1:name_end])
+        name = stat[stat.index("(") + 1:name_end]
+        if int(fields[1]) == pid and fields[0] != "Z" and name.startswith(names):
+            children.append(name)
     return children
