@@ -4,7 +4,8 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
 from werkzeug.security import safe_join
 
-from services.checkpoints import list_files
+from services.checkpoints import list_outputs
+from services.formatting import format_clock, human_bytes
 from services.stages import STAGES, get_stage
 from webui.extensions import db
 from webui.pipeline import RESUMABLE_STATES
@@ -25,23 +26,13 @@ INLINE_TYPES = (".txt", ".srt", ".vtt", ".json", ".md", ".html", ".wav", ".flac"
 @bp.app_template_filter("clock")
 def clock(seconds):
     """Seconds as MM:SS, or H:MM:SS past an hour; an em dash when unknown."""
-    if seconds is None:
-        return "—"
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+    return format_clock(seconds, unknown="—")
 
 
 @bp.app_template_filter("filesize")
 def filesize(count):
     """A byte count in B, KiB, MiB or GiB."""
-    value = float(count or 0)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024:
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
+    return human_bytes(count)
 
 
 def _find_run(session_id):
@@ -83,14 +74,6 @@ def _chart(rows):
     return {"bars": bars, "width": CHART_WIDTH, "height": max(len(rows), 1) * CHART_ROW}
 
 
-def _outputs(run):
-    """The files in the run's episode folder (name, size), hidden working files left out."""
-    folder = _episode_folder(run)
-    names = sorted(name for name in list_files(folder)
-                   if not name.startswith(".") and "/." not in name)
-    return [{"name": name, "size": (folder / name).stat().st_size} for name in names]
-
-
 @bp.get("/runs")
 def index():
     """The run history, newest first, PAGE_SIZE runs a page."""
@@ -110,7 +93,7 @@ def detail(session_id):
     """One run: its stages with their durations as a chart, its outputs and its report."""
     run = _find_run(session_id)
     rows = _stage_rows(run)
-    outputs = _outputs(run)
+    outputs = list_outputs(_episode_folder(run))
     has_report = any(output["name"] == REPORT_FILE for output in outputs)
     return render_template("runs/detail.html", run=run, rows=rows, chart=_chart(rows),
                            outputs=outputs, has_report=has_report,

@@ -71,3 +71,11 @@ def remove_new_files(folder, before):
     for path in sorted(folder.rglob("*"), reverse=True):
         if path.is_dir() and not any(path.iterdir()):
             path.rmdir()
+
+
+def list_outputs(folder):
+    """The files of an episode folder a person would want (name, size), working files left out."""
+    folder = Path(folder)
+    return [{"name": name, "size": (folder / name).stat().st_size}
+            for name in sorted(list_files(folder))
+            if not name.startswith(".") and "/." not in name]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from services import events
 from services.cancel import Cancelled, CancelToken
-from services.checkpoints import Checkpoints, list_files, remove_new_files
+from services.checkpoints import Checkpoints, list_files, list_outputs, remove_new_files
 from services.context import StageContext, StageError
 from services.estimation import Estimator
 from services.media import MediaError
@@ -261,13 +261,7 @@ class PipelineController:
         log.info("%s", messages[status])
         self._emit(events.COMPLETION, {
             "status": status,
-            "outputs": self._outputs(),
+            "outputs": list_outputs(self.spec.episode_dir),
             "duration": round(self.tracker.elapsed(), 2),
             "error": error,
         })
-
-    def _outputs(self):
-        folder = self.spec.episode_dir
-        return [{"name": name, "size": (folder / name).stat().st_size}
-                for name in sorted(list_files(folder))
-                if not name.startswith(".") and "/." not in name]

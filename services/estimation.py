@@ -52,15 +52,3 @@ class Estimator:
         else:
             total = max(expected, elapsed)
         return max(total - elapsed, 0.0)
-
-
-def format_clock(seconds):
-    """`MM:SS`, or `H:MM:SS` past an hour; '--:--' when unknown."""
-    if seconds is None:
-        return "--:--"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes:02d}:{secs:02d}"

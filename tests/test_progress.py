@@ -1,5 +1,6 @@
 """ProgressTracker and Estimator: weighted, never-falling progress and time left."""
-from services.estimation import Estimator, format_clock
+from services.estimation import Estimator
+from services.formatting import format_clock, human_bytes
 from services.progress import ProgressTracker
 from services.stages import get_stage
 
@@ -87,3 +88,11 @@ def test_format_clock():
     assert format_clock(3599) == "59:59"
     assert format_clock(3600) == "1:00:00"
     assert format_clock(36061) == "10:01:01"
+    assert format_clock(None, unknown="-") == "-"
+
+
+def test_human_bytes():
+    assert human_bytes(0) == "0 B"
+    assert human_bytes(1023) == "1023 B"
+    assert human_bytes(1536) == "1.5 KiB"
+    assert human_bytes(5 * 1024 ** 3) == "5.0 GiB"

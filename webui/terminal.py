@@ -3,7 +3,7 @@ import sys
 import threading
 
 from services import events
-from services.estimation import format_clock
+from services.formatting import format_clock
 
 
 class TerminalProgress:

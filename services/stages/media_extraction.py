@@ -7,6 +7,7 @@ from contextlib import closing
 from datetime import datetime, timezone
 
 from services.context import StageError
+from services.formatting import human_bytes
 from services.limits import limit_error
 from services.media import ffmpeg_path, probe, run_ffmpeg
 from services.workers import WorkerError, run_worker
@@ -18,16 +19,6 @@ AUDIO_RATE = 16000
 def parameters(ctx):
     """What decides whether an earlier extraction can be reused: the URL."""
     return {"url": ctx.url}
-
-
-def human_bytes(count):
-    """1536 -> '1.5 KiB'."""
-    value = float(count or 0)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 def recognising_extractor(url):
