@@ -40,16 +40,6 @@ class StageContext:
         """Record what was learnt about the media (used for estimates and the run page)."""
         self._reporter.media_info(duration=duration, title=title)
 
-    def read_json(self, name):
-        """A JSON output of an earlier stage, or StageError naming the missing file."""
-        path = self.path(name)
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise StageError(f"{name} is missing: run the stage that makes it first.") from None
-        except (OSError, ValueError) as exc:
-            raise StageError(f"{name} cannot be read: {exc}") from exc
-
     def write_text(self, name, text):
         """Write an output atomically, so a stopped stage never leaves a half file under its name."""
         path = self.path(name)

@@ -10,8 +10,6 @@ COMPLETION = "pipeline_completion"
 LOG = "log_stream"
 SNAPSHOT = "pipeline_snapshot"
 
-RUN_EVENT_KINDS = (PROGRESS, UPDATE, TRANSITION, ERROR, COMPLETION, LOG)
-
 
 def utc_timestamp():
     """Now as an ISO-8601 UTC string with milliseconds."""

@@ -29,17 +29,6 @@ class StageDefinition:
         """Whether this stage can be selected yet."""
         return self.run is not None
 
-    def as_dict(self):
-        """A JSON-ready description for pages and snapshots."""
-        return {
-            "stage": self.number,
-            "key": self.key,
-            "name": self.name,
-            "description": self.description,
-            "sub_stages": list(self.sub_stages),
-            "implemented": self.implemented,
-        }
-
 
 STAGES = (
     StageDefinition(
@@ -97,7 +86,6 @@ STAGES = (
 )
 
 STAGES_BY_NUMBER = {stage.number: stage for stage in STAGES}
-STAGES_BY_KEY = {stage.key: stage for stage in STAGES}
 
 
 def get_stage(number):
