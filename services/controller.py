@@ -99,6 +99,8 @@ class PipelineController:
             fields["media_duration"] = float(duration)
         if title:
             fields["title"] = str(title)[:500]
+            with self.lock:
+                self.tracker.title = fields["title"]
         if fields:
             self.store.update_run(self.spec.session_id, **fields)
 

@@ -26,6 +26,7 @@ class ProgressTracker:
         self.overall = 0.0
         self.message = "Starting"
         self.status = "running"
+        self.title = None
 
     @property
     def stage(self):
@@ -111,6 +112,7 @@ class ProgressTracker:
         """The `pipeline_progress` payload for the current state."""
         stage = self.stage
         return {
+            "title": self.title,
             "stage": stage.number if stage else None,
             "stage_key": stage.key if stage else None,
             "stage_name": stage.name if stage else None,

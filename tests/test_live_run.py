@@ -249,3 +249,12 @@ def test_second_run_of_the_episode_reuses_stage_outputs(live_server, speech_url,
     snapshot = wait_finished(client, session_id)
     assert snapshot["state"] == "completed"
     assert [s["status"] for s in snapshot["stages"]] == ["reused", "reused"]
+
+
+def test_progress_carries_the_title_once_known(watched_run):
+    progress = [e for k, e in watched_run["events"] if k == "pipeline_progress"]
+    titles = [e["title"] for e in progress]
+    assert titles[0] is None
+    first_known = titles.index("speech")
+    assert set(titles[first_known:]) == {"speech"}
+    assert progress[first_known]["sub_stage"] in ("Fetching metadata", "Downloading media")

@@ -18,7 +18,6 @@ export class Monitor {
     this.cancelling = false;
     this.openedSeq = null;   // the newest event when the page first saw the run
     this.shownSeq = 0;       // the newest event the page shows
-    this.lookedUp = new Set();
     this.stages = new StageList(root);
     this.progress = new ProgressView(root);
     this.log = new LogPanel(root);
@@ -139,23 +138,8 @@ export class Monitor {
     if (event.message) this.setText("message", event.message);
     this.progress.setOverall(event.progress);
     this.progress.setTimes(event.time_elapsed, event.estimated_remaining);
-    this.updateDocumentTitle();
-    if (!this.title && event.sub_stage) this.lookUpTitle(event.sub_stage);
-  }
-
-  // Progress events do not carry the media title; ask for it once per sub-stage until known.
-  async lookUpTitle(subStage) {
-    if (this.lookedUp.has(subStage)) return;
-    this.lookedUp.add(subStage);
-    try {
-      const response = await fetch(`/api/pipeline/status/${encodeURIComponent(this.sessionId)}`);
-      if (response.ok) {
-        const snap = await response.json();
-        this.setTitle(snap.title, snap.url);
-      }
-    } catch (error) {
-      // the title shows up with the next sub-stage or the next page load
-    }
+    if (event.title && event.title !== this.title) this.setTitle(event.title);
+    else this.updateDocumentTitle();
   }
 
   completion(event, replay) {
@@ -168,7 +152,6 @@ export class Monitor {
     this.progress.finish(event.status === "completed");
     this.progress.setSub(null, null);
     this.setText("message", event.status === "failed" ? `Failed: ${event.error}` : `Run ${event.status}`);
-    if (!this.title) this.lookUpTitle("completion");
     if (fresh) this.alerts.runEnded(event.status, this.title, this.sessionId);
   }
 
