@@ -19,12 +19,11 @@ def _parse(argv):
     return parser.parse_args(argv)
 
 
-def _make_app(args, recover_runs=True):
+def _make_app(args):
     from webui import create_app
     from webui.config import ConfigError
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
-    overrides["RECOVER_RUNS"] = recover_runs
     try:
         return create_app(overrides, config_file=args.config)
     except ConfigError as exc:
@@ -36,7 +35,7 @@ def process(args):
     from services.validation import ValidationError
     from webui.terminal import TerminalProgress
 
-    app = _make_app(args, recover_runs=False)
+    app = _make_app(args)
     pipeline = app.extensions["pipeline"]
     request = {"youtube_url": args.url, "selected_stages": args.stages, "preset": args.preset,
                "episode_directory": args.episode}
@@ -74,6 +73,11 @@ def serve(args):
         check_bind(host, server.get("auth_token"))
     except ConfigError as exc:
         sys.exit(f"error: {exc}")
+    # Only the server recovers runs: a headless run beside it must not touch its live runs.
+    interrupted, requeued = app.extensions["pipeline"].recover()
+    if interrupted or requeued:
+        logging.getLogger("pipeline").warning(
+            "Recovered after a restart: %d run(s) interrupted, %d queued again", interrupted, requeued)
     print(f"YouTube Pipeline Web UI on http://{host}:{port}", flush=True)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
                  log_output=False)

@@ -167,18 +167,15 @@ class PipelineController:
     def _skip_done_stage(self, index, definition):
         with self.lock:
             self.tracker.start_stage(index)
-            self.tracker.finish_stage(f"{definition.name} was completed before the restart")
+            self.tracker.finish_stage(f"{definition.name} was completed earlier in this run")
         log.info("%s: completed earlier in this run, not redone", definition.name)
-
-    def _stage_parameters(self, definition, ctx):
-        return definition.parameters(ctx) if definition.parameters else {}
 
     def _run_stage(self, index, definition):
         session_id = self.spec.session_id
         previous = self.tracker.stage
         ctx = StageContext(session_id, self.spec.url, self.spec.episode_dir, self.spec.options,
                            self.settings, self.cancel_token, self)
-        parameters = self._stage_parameters(definition, ctx)
+        parameters = definition.parameters_for(ctx)
         checkpoints = Checkpoints(self.spec.episode_dir)
         with self.lock:
             self.tracker.start_stage(index)

@@ -45,12 +45,11 @@ class RunManager:
     def find_active(self, url, stages):
         """The session_id and status of a running or queued run of this URL and stages, or None."""
         with self._lock:
-            for session_id, controller in self.running.items():
-                if controller.spec.url == url and list(controller.spec.stages) == list(stages):
-                    return session_id, "started"
-            for session_id, spec in self.queued.items():
-                if spec.url == url and list(spec.stages) == list(stages):
-                    return session_id, "queued"
+            live = [(c.spec, "started") for c in self.running.values()]
+            live += [(spec, "queued") for spec in self.queued.values()]
+        for spec, status in live:
+            if spec.url == url and list(spec.stages) == list(stages):
+                return spec.session_id, status
         return None
 
     def controller(self, session_id):

@@ -1,5 +1,4 @@
 """The application factory."""
-import logging
 import secrets
 from pathlib import Path
 
@@ -7,8 +6,6 @@ from flask import Flask
 
 from webui.config import load_settings
 from webui.extensions import db, socketio
-
-log = logging.getLogger(__name__)
 
 
 def _secret_key(data_dir):
@@ -65,10 +62,4 @@ def create_app(test_config=None, config_file=None):
     pipeline = Pipeline(app, settings)
     app.extensions["pipeline"] = pipeline
     pipeline.recorder.add_listener(register_handlers(socketio))
-    if not app.config.get("RECOVER_RUNS", True):
-        return app  # e.g. a headless run beside a live server must not touch its runs
-    interrupted, requeued = pipeline.recover()
-    if interrupted or requeued:
-        log.warning("Recovered after a restart: %d run(s) interrupted, %d queued again",
-                    interrupted, requeued)
     return app

@@ -6,6 +6,7 @@ from services.controller import PipelineController, RunSpec
 from services.context import StageContext
 from services.estimation import Estimator, timing_signature
 from services.manager import RunManager
+from services import events
 from services.events import EventRecorder, utc_timestamp
 from services.stages import STAGES_BY_NUMBER, get_stage
 from services.validation import ValidationError, episode_directory, parse_stages, validate_url
@@ -17,11 +18,12 @@ from webui.store import SqlRunStore
 FINISHED_STATES = ("completed", "failed", "cancelled", "interrupted")
 RESUMABLE_STATES = ("interrupted", "failed", "cancelled")
 LIVE_STATES = ("running", "awaiting_selection")
+DONE_STAGE_STATES = ("completed", "reused")
+MAX_OPTIONS = 50
 
 
 class ResumeRefused(Exception):
     """A run that cannot be resumed in its state."""
-MAX_OPTIONS = 50
 
 
 class Pipeline:
@@ -53,7 +55,7 @@ class Pipeline:
         signatures = {}
         for number in spec.stages:
             stage = get_stage(number)
-            signatures[stage.key] = timing_signature(stage.parameters(ctx) if stage.parameters else {})
+            signatures[stage.key] = timing_signature(stage.parameters_for(ctx))
         return Estimator(self.store.stage_history(spec.preset, signatures))
 
     def validate(self, data):
@@ -127,7 +129,7 @@ class Pipeline:
             queued = [self._spec_for(run) for run in db.session.scalars(
                 db.select(Run).where(Run.state == "queued").order_by(Run.id))]
         for session_id, stage, message in interrupted:
-            self.recorder.emit(session_id, "pipeline_error", {
+            self.recorder.emit(session_id, events.ERROR, {
                 "stage": stage, "error": {"type": "Interrupted", "message": message},
                 "recoverable": True})
             self.recorder.forget(session_id)
@@ -143,7 +145,7 @@ class Pipeline:
         if run.state not in RESUMABLE_STATES or self.manager.controller(session_id):
             raise ResumeRefused(f"A {run.state} run cannot be resumed; only interrupted, failed "
                                 "or cancelled runs can.")
-        done = [s.stage for s in run.stage_runs if s.state in ("completed", "reused")]
+        done = [s.stage for s in run.stage_runs if s.state in DONE_STAGE_STATES]
         for stage in run.stage_runs:
             if stage.stage not in done:
                 stage.state, stage.error, stage.finished_at = "pending", None, None
@@ -177,7 +179,7 @@ class Pipeline:
             entry = {
                 "stage": stage_run.stage, "key": definition.key, "name": definition.name,
                 "description": definition.description, "status": stage_run.state,
-                "progress": 100.0 if stage_run.state in ("completed", "reused") else 0.0,
+                "progress": 100.0 if stage_run.state in DONE_STAGE_STATES else 0.0,
                 "sub_stage": None, "sub_stages": list(definition.sub_stages),
                 "duration": stage_run.duration, "error": stage_run.error,
             }

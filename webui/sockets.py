@@ -2,11 +2,12 @@
 import logging
 import time
 
-from flask import current_app, request
+from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 
 from services import events
 from services.events import utc_timestamp
+from webui.access import configured_token, token_matches
 
 log = logging.getLogger(__name__)
 REQUEST_ERROR = "request_error"
@@ -42,10 +43,6 @@ def register_handlers(socketio):
 
     @socketio.on("connect")
     def connect(auth=None):
-        from flask import session
-
-        from webui.access import configured_token, token_matches
-
         if not configured_token():
             return True
         sent = auth.get("token") if isinstance(auth, dict) else None

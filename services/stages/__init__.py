@@ -20,6 +20,10 @@ class StageDefinition:
     run: Optional[Callable] = None
     parameters: Optional[Callable] = field(default=None, compare=False)
 
+    def parameters_for(self, ctx):
+        """The parameters that decide whether this stage's earlier outputs can be reused."""
+        return self.parameters(ctx) if self.parameters else {}
+
     def sub_stage_weights(self):
         """Relative share of the stage's time taken by each sub-stage."""
         return self.weights or (1,) * len(self.sub_stages)
