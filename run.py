@@ -16,6 +16,10 @@ def _parse(argv):
     process.add_argument("--preset", default="default")
     process.add_argument("--stages", default="1,2", help="comma-separated stage numbers, e.g. 1,2")
     process.add_argument("--episode", help="episode folder name under <data_dir>/episodes")
+    doctor = commands.add_parser("doctor", help="check that everything the pipeline needs works")
+    doctor.add_argument("--quick", action="store_true",
+                        help="leave out the slow checks (model load, solver run, DNS)")
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser.parse_args(argv)
 
 
@@ -58,6 +62,32 @@ def process(args):
     return 0 if bars.status == "completed" else 1
 
 
+def doctor(args):
+    """Print the doctor's report; exit 1 when something fails."""
+    import json
+
+    from services.doctor import Check, FAIL, format_report, run_checks, summarize
+    from webui.config import ConfigError, load_settings
+
+    overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    try:
+        load_settings(args.config, overrides=overrides)
+    except ConfigError as exc:
+        checks = [Check("Configuration", FAIL, str(exc), "Fix the setting in config.yaml.")]
+    else:
+        from webui.extensions import db
+
+        app = _make_app(args)
+        with app.app_context():
+            checks = run_checks(app.config["PIPELINE"], db.engine, quick=args.quick)
+    if args.json:
+        print(json.dumps({"summary": summarize(checks), "checks": [c.as_dict() for c in checks]},
+                         indent=2))
+    else:
+        print(format_report(checks, color=sys.stdout.isatty()))
+    return 1 if summarize(checks)["fail"] else 0
+
+
 def serve(args):
     """Serve the dashboard."""
     from webui.extensions import socketio
@@ -91,6 +121,9 @@ def main(argv=None):
     if args.command == "process":
         logging.getLogger().handlers[0].setLevel(logging.WARNING)
         return process(args)
+    if args.command == "doctor":
+        logging.getLogger().handlers[0].setLevel(logging.WARNING)
+        return doctor(args)
     return serve(args)
 
 

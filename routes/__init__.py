@@ -3,10 +3,11 @@
 
 def register_blueprints(app):
     """Register every blueprint and the error handlers on `app`."""
-    from routes import dashboard, errors, health, pipeline, runs
+    from routes import dashboard, doctor, errors, health, pipeline, runs
 
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(pipeline.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(doctor.bp)
     app.register_blueprint(runs.bp)
     errors.register(app)

@@ -1,6 +1,7 @@
 """The dashboard: URL form, stage choice, the live view and recent runs."""
 from flask import Blueprint, render_template, request
 
+from routes.doctor import failing_components
 from services.stages import STAGES
 from webui.extensions import db
 from webui.models import Run
@@ -27,6 +28,7 @@ def render_dashboard(form=None, error=None):
         error=error,
         recent=recent,
         session_id=session_id,
+        failing=failing_components(),
     )
 
 

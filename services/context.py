@@ -6,7 +6,14 @@ from pathlib import Path
 
 
 class StageError(Exception):
-    """A stage failed for a reason the user can act on; the message says what and why."""
+    """A stage failed for a reason the user can act on; the message says what and why.
+
+    `code` names the kind of failure for programs (e.g. "age_restricted"), when it is known.
+    """
+
+    def __init__(self, message, code=None):
+        super().__init__(message)
+        self.code = code
 
 
 class StageContext:

@@ -240,7 +240,8 @@ class PipelineController:
                                 finished=True, duration=duration, error=message)
         self._emit(events.ERROR, {
             "stage": definition.number,
-            "error": {"type": type(exc).__name__, "message": message},
+            "error": {"type": type(exc).__name__, "message": message,
+                      "code": getattr(exc, "code", None)},
             "recoverable": isinstance(exc, (StageError, MediaError)),
         })
 

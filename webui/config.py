@@ -5,6 +5,8 @@ from pathlib import Path
 
 import yaml
 
+from services.ytdlp_options import DownloadSettingsError, check_settings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.yaml"
 
@@ -16,6 +18,10 @@ DEFAULTS = {
     "whisper": {"model": "bundled", "device": "cpu", "compute_type": "int8", "cpu_threads": 0,
                 "beam_size": 1, "language": None},
     "limits": {"max_duration_seconds": 14400, "max_size_mb": 4096},
+    "download": {"format": "bestaudio/best", "cookies_file": "cookies.txt", "proxy": None,
+                 "rate_limit": None, "retries": 10, "fragment_retries": 10,
+                 "retry_sleep_initial": 1.0, "retry_sleep_max": 30.0, "socket_timeout": 30,
+                 "player_client": None, "js_runtime": None, "verbose": False},
     "loudness": {"integrated_lufs": -16.0, "true_peak_dbtp": -1.5},
     "logging": {"level": "INFO"},
     "socketio": {"async_mode": "threading", "message_queue": None},
@@ -85,4 +91,8 @@ def load_settings(config_file=None, environ=None, overrides=None):
         settings["server"]["port"] = int(settings["server"]["port"])
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"A numeric setting is not a number: {exc}") from exc
+    try:
+        settings["download"] = check_settings(settings["download"], settings["data_dir"])
+    except DownloadSettingsError as exc:
+        raise ConfigError(str(exc)) from exc
     return settings

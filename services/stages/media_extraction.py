@@ -2,6 +2,7 @@
 
 yt-dlp runs in a child process (services/workers/download.py) so a cancel ends it at once.
 """
+import json
 import os
 from contextlib import closing
 from datetime import datetime, timezone
@@ -11,6 +12,7 @@ from services.formatting import human_bytes
 from services.limits import limit_error
 from services.media import ffmpeg_path, probe, run_ffmpeg
 from services.workers import WorkerError, run_worker
+from services.workers.download import DOWNLOAD_SETTINGS_ENV
 
 OUTPUTS = ("source.*", "audio.wav", "audio_hq.flac", "metadata.json")
 AUDIO_RATE = 16000
@@ -31,16 +33,25 @@ def recognising_extractor(url):
     return None
 
 
+def _worker_settings(ctx):
+    """The `download` settings (with this run's format, when it names one) for the worker."""
+    section = dict(ctx.settings.get("download") or {})
+    if isinstance(ctx.options.get("format"), str) and ctx.options["format"].strip():
+        section["format"] = ctx.options["format"]
+    return {DOWNLOAD_SETTINGS_ENV: json.dumps({"download": section,
+                                               "data_dir": ctx.settings.get("data_dir")})}
+
+
 def _download(ctx):
     """Run the download worker; returns (info, source path)."""
     limits = ctx.settings.get("limits", {})
     args = ["--url", ctx.url, "--dir", ctx.episode_dir, "--ffmpeg", ffmpeg_path(),
-            "--format", ctx.options.get("format") or "bestaudio/best",
             "--max-duration", limits.get("max_duration_seconds") or 0,
             "--max-size-mb", limits.get("max_size_mb") or 0]
     info, source = None, None
     try:
-        with closing(run_worker("download", args, ctx.cancel, "yt_dlp")) as messages:
+        with closing(run_worker("download", args, ctx.cancel, "yt_dlp",
+                                env=_worker_settings(ctx))) as messages:
             for message in messages:
                 kind = message["event"]
                 if kind == "info":
@@ -57,7 +68,7 @@ def _download(ctx):
                 elif kind == "downloaded":
                     source = message["path"]
     except WorkerError as exc:
-        raise StageError(str(exc)) from exc
+        raise StageError(str(exc), exc.code) from exc
     if info is None or not source or not os.path.isfile(source):
         raise StageError("yt-dlp finished but no media file was written.")
     return info, source

@@ -17,32 +17,44 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 class WorkerError(Exception):
-    """The worker reported a failure the user can read, or died."""
+    """The worker reported a failure the user can read, or died; `code` names its kind."""
+
+    def __init__(self, message, code=None):
+        super().__init__(message)
+        self.code = code
 
 
-def run_worker(name, args, cancel, default_logger="pipeline"):
-    """Yield the messages (dicts) of worker `services.workers.<name>`; see `process_lines`."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
-    env.setdefault("HF_HUB_OFFLINE", "1")
+def run_worker(name, args, cancel, default_logger="pipeline", env=None):
+    """Yield the messages (dicts) of worker `services.workers.<name>`; see `process_lines`.
+
+    `env` adds variables to the child's environment (kept out of its command line).
+    """
+    child_env = dict(os.environ)
+    child_env.update(env or {})
+    child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT),
+                                                            child_env.get("PYTHONPATH")]))
+    child_env["PYTHONUNBUFFERED"] = "1"
+    child_env.setdefault("HF_HUB_OFFLINE", "1")
     command = [sys.executable, "-m", f"services.workers.{name}", *map(str, args)]
     failure = None
     try:
-        for line in process_lines(command, cancel, log_child_line(default_logger), env=env):
+        for line in process_lines(command, cancel, log_child_line(default_logger), env=child_env):
             try:
                 message = json.loads(line)
             except ValueError:
                 logging.getLogger(default_logger).info("%s", line)
                 continue
             if message.get("event") == "error":
-                failure = message.get("message") or "the worker failed"
+                failure = message
                 continue
             yield message
     except ProcessFailed as exc:
-        raise WorkerError(failure or f"the {name} worker stopped: {exc}") from exc
+        if failure:
+            raise WorkerError(failure.get("message") or "the worker failed",
+                              failure.get("code")) from exc
+        raise WorkerError(f"the {name} worker stopped: {exc}") from exc
     if failure:
-        raise WorkerError(failure)
+        raise WorkerError(failure.get("message") or "the worker failed", failure.get("code"))
 
 
 # --- used inside the worker process -----------------------------------------------------------
@@ -53,24 +65,48 @@ def emit(event, **data):
     sys.stdout.flush()
 
 
+def _unchanged(text):
+    return text
+
+
 class _ChildFormatter(logging.Formatter):
+    """One line a record; `redact` scrubs secrets (e.g. cookie values) from every line."""
+
+    redact = staticmethod(_unchanged)
+
     def format(self, record):
-        message = record.getMessage().replace("\n", " ")
+        message = self.redact(record.getMessage()).replace("\n", " ")
         return f"{record.levelname}\t{record.name}\t{message}"
+
+
+class WorkerRun:
+    """What `worker_main` yields: lets the worker name a redactor for everything it reports."""
+
+    def __init__(self, formatter):
+        self._formatter = formatter
+
+    def set_redactor(self, redact):
+        """Pass every log line and error message through `redact(text)` from now on."""
+        self._formatter.redact = staticmethod(redact)
+
+    def redact(self, text):
+        return self._formatter.redact(text)
 
 
 @contextmanager
 def worker_main():
     """Log to stderr for the parent; turn an exception into an `error` message and exit 1."""
+    formatter = _ChildFormatter()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_ChildFormatter())
+    handler.setFormatter(formatter)
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    worker = WorkerRun(formatter)
     try:
-        yield
+        yield worker
     except WorkerError as exc:
-        emit("error", message=str(exc))
+        emit("error", message=worker.redact(str(exc)), code=exc.code)
         sys.exit(2)
     except Exception as exc:  # reported to the parent, which fails the stage with it
         logging.getLogger("pipeline").error("worker failed", exc_info=True)
-        emit("error", message=f"{type(exc).__name__}: {exc}")
+        emit("error", message=worker.redact(f"{type(exc).__name__}: {exc}"))
         sys.exit(1)

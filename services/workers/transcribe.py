@@ -13,6 +13,8 @@ def transcribe(args):
     model = WhisperModel(args.model, device=args.device, compute_type=args.compute_type,
                          cpu_threads=args.cpu_threads, local_files_only=True)
     emit("loaded")
+    if args.load_only:
+        return
     segments, info = model.transcribe(
         args.audio, beam_size=args.beam_size, language=args.language or None,
         word_timestamps=args.word_timestamps, condition_on_previous_text=False)
@@ -30,7 +32,8 @@ def transcribe(args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--audio", required=True)
+    parser.add_argument("--audio")
+    parser.add_argument("--load-only", action="store_true", help="load the model and stop")
     parser.add_argument("--model", required=True)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--compute-type", default="int8")
@@ -39,7 +42,10 @@ def main():
     parser.add_argument("--language", default="")
     parser.add_argument("--word-timestamps", action="store_true")
     with worker_main():
-        transcribe(parser.parse_args())
+        args = parser.parse_args()
+        if not args.audio and not args.load_only:
+            parser.error("--audio is required")
+        transcribe(args)
 
 
 if __name__ == "__main__":
