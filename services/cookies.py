@@ -4,10 +4,11 @@ Its contents are secrets: they are read by yt-dlp, counted for the doctor, and o
 used to scrub log lines and error messages. Neither the values nor the file's path are ever
 logged, stored in an event or shown on a page.
 """
+import io
 import os
 import shutil
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 
 REDACTED = "[redacted]"
@@ -20,12 +21,17 @@ class CookieFileError(Exception):
 
 
 def load(path):
-    """The cookies of a Netscape cookies file, as a yt-dlp cookie jar."""
+    """(cookie jar, number of lines skipped as malformed) of a Netscape cookies file.
+
+    yt-dlp prints each line it skips, content and all, to stderr; that output is kept here.
+    """
     from yt_dlp.cookies import YoutubeDLCookieJar
 
     jar = YoutubeDLCookieJar(os.fspath(path))
+    printed = io.StringIO()
     try:
-        jar.load(ignore_discard=True, ignore_expires=True)
+        with redirect_stderr(printed):
+            jar.load(ignore_discard=True, ignore_expires=True)
     except FileNotFoundError:
         raise CookieFileError("The cookies file does not exist.") from None
     except PermissionError:
@@ -34,16 +40,17 @@ def load(path):
         raise CookieFileError("The cookies file is not in Netscape format (the first line should be "
                               "'# Netscape HTTP Cookie File'); export it again with a cookies.txt "
                               "browser extension.") from exc
-    return jar
+    return jar, printed.getvalue().count("skipping cookie file entry")
 
 
 def summary(path):
-    """{"count", "youtube", "loose_permissions"} of a readable cookies file."""
-    jar = load(path)
+    """{"count", "youtube", "skipped", "loose_permissions"} of a readable cookies file."""
+    jar, skipped = load(path)
     cookies = list(jar)
     youtube = sum(1 for c in cookies if c.domain.lstrip(".").endswith(YOUTUBE_DOMAINS))
     mode = Path(path).stat().st_mode
-    return {"count": len(cookies), "youtube": youtube, "loose_permissions": bool(mode & 0o077)}
+    return {"count": len(cookies), "youtube": youtube, "skipped": skipped,
+            "loose_permissions": bool(mode & 0o077)}
 
 
 class Redactor:
@@ -51,7 +58,7 @@ class Redactor:
 
     def __init__(self, secrets=(), path=None):
         self.secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True)
-        self.paths = [str(p) for p in ([path, Path(path).name] if path else []) if str(p)]
+        self.paths = [str(path)] if path else []
 
     @classmethod
     def for_file(cls, path):
@@ -62,9 +69,13 @@ class Redactor:
         try:
             with open(path, encoding="utf-8", errors="replace") as handle:
                 for line in handle:
-                    fields = line.rstrip("\r\n").split("\t")
+                    line = line.rstrip("\r\n")
+                    fields = line.split("\t")
                     if len(fields) >= 7:
                         secrets.append(fields[6])
+                    elif line.strip() and not line.startswith("#"):
+                        # a line yt-dlp cannot read may still hold a value: hide all its words
+                        secrets.extend([line.strip(), *line.split()])
         except OSError:
             pass
         return cls(secrets, path)

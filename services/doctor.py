@@ -426,6 +426,10 @@ def check_cookies(settings):
         return Check("Cookies", FAIL, str(exc), "Export the cookies again in Netscape format, or "
                      "remove the file.")
     detail = f"a cookies file with {found['count']} cookies, {found['youtube']} for YouTube/Google"
+    if found["skipped"]:
+        return Check("Cookies", WARN, f"{detail}; {found['skipped']} line(s) are not in Netscape "
+                     "format and are skipped", "Export the cookies again with a cookies.txt "
+                     "browser extension.")
     if found["loose_permissions"]:
         return Check("Cookies", WARN, f"{detail}; other users of this machine can read it",
                      "Restrict it: `chmod 600` on the cookies file in the data folder.")

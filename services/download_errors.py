@@ -84,7 +84,7 @@ def human_wait(seconds):
     """'about 30 seconds', 'about 5 minutes', 'about 2 hours'."""
     if seconds < 90:
         return f"about {max(int(seconds), 1)} second{'s' if int(seconds) != 1 else ''}"
-    if seconds < 90 * 60:
+    if seconds < 55 * 60:
         return f"about {round(seconds / 60)} minutes"
     hours = round(seconds / 3600)
     return "about an hour" if hours <= 1 else f"about {hours} hours"

@@ -2,54 +2,15 @@
 import json
 import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import RecordingClient
 from tests.media_support import MediaServer, looped_speech
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port():
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        return probe_socket.getsockname()[1]
-
-
-def start_server(data_dir, log_path):
-    port = free_port()
-    log_file = open(log_path, "ab")
-    proc = subprocess.Popen([sys.executable, "run.py", "--port", str(port), "--data-dir", str(data_dir)],
-                            cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"server did not start: {Path(log_path).read_text()[-2000:]}")
-
-
-def wait_state(url, session_id, states, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        snapshot = requests.get(f"{url}/api/pipeline/status/{session_id}", timeout=5).json()
-        if snapshot["state"] in states:
-            return snapshot
-        time.sleep(0.2)
-    raise AssertionError(f"run did not reach {states}")
-
+from tests.server_support import start_server, wait_state
 
 @pytest.fixture
 def media(tmp_path):

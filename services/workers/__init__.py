@@ -79,6 +79,20 @@ class _ChildFormatter(logging.Formatter):
         return f"{record.levelname}\t{record.name}\t{message}"
 
 
+class _RedactingStream:
+    """stderr for libraries that print to it directly (yt-dlp does), passed through `redact`."""
+
+    def __init__(self, stream, redact):
+        self._stream = stream
+        self._redact = redact
+
+    def write(self, text):
+        return self._stream.write(self._redact(text))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 class WorkerRun:
     """What `worker_main` yields: lets the worker name a redactor for everything it reports."""
 
@@ -86,8 +100,9 @@ class WorkerRun:
         self._formatter = formatter
 
     def set_redactor(self, redact):
-        """Pass every log line and error message through `redact(text)` from now on."""
+        """Pass every log line, error message and stderr write through `redact(text)` from now on."""
         self._formatter.redact = staticmethod(redact)
+        sys.stderr = _RedactingStream(sys.__stderr__, redact)
 
     def redact(self, text):
         return self._formatter.redact(text)

@@ -87,10 +87,13 @@ def download(args, worker):
     worker.set_redactor(cookies.Redactor.for_file(cookie_file))
     if cookie_file is not None:
         try:
-            cookies.load(cookie_file)
+            _, skipped = cookies.load(cookie_file)
         except cookies.CookieFileError as exc:
             raise WorkerError(str(exc), "cookies_invalid") from exc
         log.info("Using the cookies file from the data folder")
+        if skipped:
+            log.warning("%d line(s) of the cookies file are not in Netscape format and were "
+                        "skipped", skipped)
 
     with cookies.private_copy(cookie_file) as cookie_copy:
         try:
