@@ -391,23 +391,21 @@ def _is_loopback(host):
 def check_access(settings):
     server = settings.get("server") or {}
     host, token = server.get("host"), server.get("auth_token")
-    allowed = server.get("allowed_hosts") or []
-    hosts = f"; other Host names allowed: {', '.join(map(str, allowed))}" if allowed else ""
     if token is not None and not isinstance(token, str):
         return Check("Access", WARN, f"server.auth_token is a {type(token).__name__}, not text",
                      "Quote it in config.yaml (auth_token: \"...\").")
     if _is_loopback(host):
         state = "a token is also required" if token else "no token needed"
-        return Check("Access", OK, f"listening on {host} (this machine only); {state}{hosts}")
+        return Check("Access", OK, f"listening on {host} (this machine only); {state}")
     if not token:
         return Check("Access", FAIL, f"server.host is {host} but no server.auth_token is set, so "
                      "the server will refuse to start",
                      "Set server.auth_token (PIPELINE_SERVER_AUTH_TOKEN), or listen on 127.0.0.1.")
     if len(token) < 16:
         return Check("Access", WARN, f"listening on {host} with a short access token "
-                     f"({len(token)} characters){hosts}", "Use a token of 16 characters or more "
+                     f"({len(token)} characters)", "Use a token of 16 characters or more "
                      "(e.g. `python -c \"import secrets; print(secrets.token_urlsafe(24))\"`).")
-    return Check("Access", OK, f"listening on {host}; requests need the access token{hosts}")
+    return Check("Access", OK, f"listening on {host}; requests need the access token")
 
 
 def check_cookies(settings):
