@@ -1,4 +1,5 @@
 """Which stages of an episode folder are done, with which parameters, so later runs reuse them."""
+import hashlib
 import json
 import os
 from datetime import datetime, timezone
@@ -50,6 +51,23 @@ class Checkpoints:
         data = self._load()
         if data.pop(stage_key, None) is not None:
             self._save(data)
+
+
+def input_fingerprint(folder, *names):
+    """A short hash of the named input files' contents (missing files count as empty).
+
+    In a stage's parameters it makes the checkpoint follow its inputs: when an earlier stage is
+    redone differently, the later stage is redone too.
+    """
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(name.encode() + b"\0")
+        try:
+            digest.update((Path(folder) / name).read_bytes())
+        except OSError:
+            pass
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
 
 
 def list_files(folder):

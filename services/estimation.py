@@ -12,7 +12,7 @@ DEFAULT_RATES = {
     "quality_packaging": (0.03, 1.0),
 }
 # Parameters that say nothing about how long a stage takes.
-UNTIMED_PARAMETERS = ("url",)
+UNTIMED_PARAMETERS = ("url", "inputs")
 
 
 def timing_signature(parameters):

@@ -74,6 +74,32 @@ def _download(ctx):
     return info, source
 
 
+def _number(value):
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _creator_chapters(chapters):
+    """The uploader's chapters from yt-dlp ([{start, end, title}]), or []."""
+    result = []
+    for item in chapters if isinstance(chapters, list) else []:
+        if isinstance(item, dict) and _number(item.get("start_time")) is not None:
+            result.append({"start": _number(item["start_time"]), "end": _number(item.get("end_time")),
+                           "title": str(item.get("title") or "")[:200]})
+    return result
+
+
+def _heatmap(heatmap):
+    """YouTube's "most replayed" curve from yt-dlp ([{start, end, value}]), or []."""
+    result = []
+    for item in heatmap if isinstance(heatmap, list) else []:
+        if isinstance(item, dict) and None not in (_number(item.get("start_time")),
+                                                   _number(item.get("end_time")),
+                                                   _number(item.get("value"))):
+            result.append({"start": item["start_time"], "end": item["end_time"],
+                           "value": item["value"]})
+    return result
+
+
 def run(ctx):
     """Download the media and make `audio.wav` (16 kHz mono) and `audio_hq.flac`."""
     ctx.sub_stage("Validating URL")
@@ -127,6 +153,8 @@ def run(ctx):
         "uploader": info.get("uploader"),
         "upload_date": info.get("upload_date"),
         "description": (info.get("description") or "")[:5000],
+        "chapters": _creator_chapters(info.get("chapters")),
+        "heatmap": _heatmap(info.get("heatmap")),
         "extractor": info.get("extractor"),
         "duration": wav["duration"],
         "source_file": os.path.basename(source),

@@ -23,7 +23,7 @@ log = logging.getLogger("yt_dlp")
 DOWNLOAD_SETTINGS_ENV = "YTDLP_WORKER_SETTINGS"
 PROGRESS_INTERVAL = 0.1
 INFO_FIELDS = ("id", "title", "duration", "extractor", "webpage_url", "uploader", "upload_date",
-               "description", "filesize", "filesize_approx", "live_status")
+               "description", "filesize", "filesize_approx", "live_status", "chapters", "heatmap")
 LIVE_STATES = ("is_live", "is_upcoming")
 
 

@@ -1,0 +1,95 @@
+"""Keywords and key phrases by TF-IDF, each chapter weighed against the others."""
+import re
+
+import numpy as np
+
+TOKEN = r"(?u)\b[^\W\d_][\w'’-]*[^\W_]\b"
+SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or",
+               "the", "to", "with"}
+
+
+def _vectorizer(ngrams):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(stop_words="english", ngram_range=ngrams, sublinear_tf=True,
+                           token_pattern=TOKEN, lowercase=True)
+
+
+def _weights(documents, ngrams):
+    vectorizer = _vectorizer(ngrams)
+    try:
+        matrix = vectorizer.fit_transform(documents).toarray()
+    except ValueError:  # nothing but stop words
+        return [], np.zeros((len(documents), 0))
+    return list(vectorizer.get_feature_names_out()), matrix
+
+
+def chapter_keywords(documents, top=6):
+    """(keywords of each document, keywords of all of them) as [{"term", "score"}] lists.
+
+    A phrase of two words that occurs at least twice replaces its single words.
+    """
+    terms, matrix = _weights(documents, (1, 2))
+    if not terms:
+        return [[] for _ in documents], []
+    counts = [{term: len(re.findall(rf"\b{re.escape(term)}\b", doc.lower())) for term in terms}
+              for doc in documents]
+
+    def pick(scores, count_of):
+        chosen = []
+        for index in np.argsort(-scores, kind="stable"):
+            term, score = terms[index], float(scores[index])
+            if score <= 0 or len(chosen) >= top:
+                break
+            if " " in term and count_of(term) < 2:
+                continue
+            if any(term in other["term"].split() or other["term"] in term.split()
+                   for other in chosen):
+                continue
+            chosen.append({"term": term, "score": round(score, 4)})
+        return chosen
+
+    per_document = [pick(matrix[i], lambda t, i=i: counts[i][t]) for i in range(len(documents))]
+    totals = matrix.sum(axis=0)
+    episode = pick(totals, lambda t: sum(c[t] for c in counts))
+    return per_document, episode
+
+
+def title_case(phrase):
+    """'coffee farming in ethiopia' -> 'Coffee Farming in Ethiopia'."""
+    words = phrase.split()
+    return " ".join(word if (i and word in SMALL_WORDS) else word[:1].upper() + word[1:]
+                    for i, word in enumerate(words))
+
+
+def chapter_titles(documents, max_words=4):
+    """A short, unique, capitalised key phrase for each document (chapter)."""
+    terms, matrix = _weights(documents, (1, 3))
+    titles, used_words = [], set()
+    for index, document in enumerate(documents):
+        text = document.lower()
+        best = None
+        if terms:
+            ranked = sorted(range(len(terms)), key=lambda t: (-matrix[index][t], terms[t]))
+            for term_index in ranked:
+                score = matrix[index][term_index]
+                term = terms[term_index]
+                if score <= 0:
+                    break
+                words = term.split()
+                if len(words) > max_words or set(words) & used_words:
+                    continue
+                occurrences = len(re.findall(rf"\b{re.escape(term)}\b", text))
+                # prefer a phrase the chapter repeats; a single word needs to stand out
+                bonus = 1.0 + 0.35 * (len(words) - 1) if occurrences >= 2 else 0.6
+                candidate = (score * bonus, term)
+                if best is None or candidate[0] > best[0]:
+                    best = candidate
+                if best and score * 1.7 < best[0]:
+                    break
+        if best is None:
+            titles.append(f"Part {index + 1}")
+            continue
+        used_words.update(best[1].split())
+        titles.append(title_case(best[1]))
+    return titles
