@@ -2,7 +2,8 @@
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from services.stages import media_extraction, transcription
+from services.stages import (content_analysis, media_extraction, segment_selection,
+                             summary_generation, transcription)
 
 
 @dataclass(frozen=True)
@@ -60,19 +61,28 @@ STAGES = (
         "Find sentences, topics, keywords, speech and silence",
         ("Splitting sentences", "Finding topics/chapters", "Extracting keywords",
          "Measuring speech and silence"),
-        outputs=("analysis.json",), requires=("transcript.json",),
+        outputs=content_analysis.OUTPUTS, requires=("transcript.json",),
+        weights=(5, 50, 10, 35),
+        run=content_analysis.run,
+        parameters=content_analysis.parameters,
     ),
     StageDefinition(
         4, "segment_selection", "Segment Selection",
         "Score and choose the segments for clips and the episode",
         ("Scoring candidates", "Choosing segments", "Awaiting review"),
-        outputs=("segments.json",), requires=("analysis.json",),
+        outputs=segment_selection.OUTPUTS, requires=("analysis.json",),
+        weights=(70, 25, 5),
+        run=segment_selection.run,
+        parameters=segment_selection.parameters,
     ),
     StageDefinition(
         5, "summary_generation", "Summary Generation",
         "Write the summary and chapter titles",
         ("Summarizing episode", "Summarizing chapters", "Titling chapters"),
-        outputs=("summary.md", "chapters.txt"), requires=("segments.json",),
+        outputs=summary_generation.OUTPUTS, requires=("segments.json",),
+        weights=(50, 30, 20),
+        run=summary_generation.run,
+        parameters=summary_generation.parameters,
     ),
     StageDefinition(
         6, "audio_production", "Audio Production",

@@ -30,16 +30,35 @@ def model_directory(name):
                      "set whisper.model to 'bundled' or to such a folder.")
 
 
+# Decoding switches: (setting, its value when unset, worker flag). Each changes the transcript.
+DECODING_SWITCHES = (
+    ("condition_on_previous_text", False, "--condition-on-previous-text"),
+    ("vad_filter", False, "--vad-filter"),
+    ("temperature_fallback", True, "--temperature-fallback"),
+    ("word_timestamps", True, "--word-timestamps"),
+)
+
+
+def _switch(ctx, whisper, name, unset):
+    """A per-run option (`ctx.options`) wins over the whisper setting."""
+    value = ctx.options.get(name)
+    if value is None:
+        value = whisper.get(name)
+    return unset if value is None else bool(value)
+
+
 def parameters(ctx):
-    """What decides whether an earlier transcript can be reused."""
+    """What decides whether an earlier transcript can be reused (everything that changes it)."""
     whisper = ctx.settings.get("whisper", {})
-    return {
+    params = {
         "model": whisper.get("model", "bundled"),
         "compute_type": whisper.get("compute_type", "int8"),
         "beam_size": int(whisper.get("beam_size", 1)),
         "language": ctx.options.get("language") or whisper.get("language"),
-        "word_timestamps": bool(ctx.options.get("word_timestamps", False)),
     }
+    for name, unset, _ in DECODING_SWITCHES:
+        params[name] = _switch(ctx, whisper, name, unset)
+    return params
 
 
 def run(ctx):
@@ -57,8 +76,8 @@ def run(ctx):
             "--device", whisper.get("device", "cpu"), "--compute-type", params["compute_type"],
             "--cpu-threads", int(whisper.get("cpu_threads") or 0),
             "--beam-size", params["beam_size"], "--language", params["language"] or ""]
-    if params["word_timestamps"]:
-        args.append("--word-timestamps")
+    for name, _, flag in DECODING_SWITCHES:
+        args.append(flag if params[name] else "--no-" + flag[2:])
     collected, info = [], None
     try:
         with closing(run_worker("transcribe", args, ctx.cancel, "faster_whisper")) as messages:

@@ -6,6 +6,10 @@ import argparse
 
 from services.workers import emit, worker_main
 
+# faster-whisper's own default: retry a window at a higher temperature when decoding fails its
+# compression-ratio or log-probability checks.
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
 
 def transcribe(args):
     from faster_whisper import WhisperModel
@@ -17,7 +21,9 @@ def transcribe(args):
         return
     segments, info = model.transcribe(
         args.audio, beam_size=args.beam_size, language=args.language or None,
-        word_timestamps=args.word_timestamps, condition_on_previous_text=False)
+        word_timestamps=args.word_timestamps,
+        condition_on_previous_text=args.condition_on_previous_text, vad_filter=args.vad_filter,
+        temperature=FALLBACK_TEMPERATURES if args.temperature_fallback else 0.0)
     emit("info", language=info.language, probability=round(info.language_probability, 3),
          duration=info.duration)
     for segment in segments:
@@ -40,7 +46,14 @@ def main():
     parser.add_argument("--cpu-threads", type=int, default=0)
     parser.add_argument("--beam-size", type=int, default=1)
     parser.add_argument("--language", default="")
-    parser.add_argument("--word-timestamps", action="store_true")
+    switch = argparse.BooleanOptionalAction
+    parser.add_argument("--word-timestamps", action=switch, default=False)
+    parser.add_argument("--condition-on-previous-text", action=switch, default=False,
+                        help="prompt each window with the text decoded before it")
+    parser.add_argument("--vad-filter", action=switch, default=False,
+                        help="skip non-speech found by the bundled Silero VAD")
+    parser.add_argument("--temperature-fallback", action=switch, default=True,
+                        help="retry failed windows at higher temperatures (else temperature 0 only)")
     with worker_main():
         args = parser.parse_args()
         if not args.audio and not args.load_only:
