@@ -37,7 +37,8 @@ def test_kill_9_mid_transcription_then_restart_and_resume(tmp_path, media):
         server.wait()
 
     time.sleep(0.5)  # the transcription worker dies with its parent thread
-    workers = [p for p in os.popen("ps -eo args").read().splitlines() if "services.workers.transcribe" in p]
+    workers = [p for p in os.popen("ps -eo args").read().splitlines()
+               if "services.workers.transcribe" in p and str(data_dir) in p]
     assert workers == []
     database = data_dir / "pipeline.db"
     with sqlite3.connect(database) as connection:
