@@ -62,34 +62,32 @@ def title_case(phrase):
                     for i, word in enumerate(words))
 
 
-def chapter_titles(documents, max_words=4):
-    """A short, unique, capitalised key phrase for each document (chapter)."""
-    terms, matrix = _weights(documents, (1, 3))
+def chapter_titles(documents, max_words=3):
+    """A short, unique, capitalised key phrase for each document (chapter).
+
+    The chapter's strongest word (by TF-IDF against the other chapters) that no earlier title
+    used, grown into the strongest phrase around it that the chapter says at least twice.
+    """
+    terms, matrix = _weights(documents, (1, max_words))
     titles, used_words = [], set()
     for index, document in enumerate(documents):
         text = document.lower()
-        best = None
-        if terms:
-            ranked = sorted(range(len(terms)), key=lambda t: (-matrix[index][t], terms[t]))
-            for term_index in ranked:
-                score = matrix[index][term_index]
-                term = terms[term_index]
-                if score <= 0:
-                    break
-                words = term.split()
-                if len(words) > max_words or set(words) & used_words:
-                    continue
-                occurrences = len(re.findall(rf"\b{re.escape(term)}\b", text))
-                # prefer a phrase the chapter repeats; a single word needs to stand out
-                bonus = 1.0 + 0.35 * (len(words) - 1) if occurrences >= 2 else 0.6
-                candidate = (score * bonus, term)
-                if best is None or candidate[0] > best[0]:
-                    best = candidate
-                if best and score * 1.7 < best[0]:
-                    break
-        if best is None:
+        ranked = [t for t in sorted(range(len(terms)), key=lambda t: (-matrix[index][t], terms[t]))
+                  if matrix[index][t] > 0]
+        head = next((terms[t] for t in ranked if " " not in terms[t] and terms[t] not in used_words),
+                    None)
+        if head is None:
             titles.append(f"Part {index + 1}")
             continue
-        used_words.update(best[1].split())
-        titles.append(title_case(best[1]))
+        head_score = matrix[index][terms.index(head)]
+        best = head
+        for t in ranked:
+            words = terms[t].split()
+            if (len(words) > 1 and head in words and matrix[index][t] >= 0.5 * head_score
+                    and not set(words) & used_words
+                    and len(re.findall(rf"\b{re.escape(terms[t])}\b", text)) >= 2):
+                best = terms[t]
+                break
+        used_words.update(best.split())
+        titles.append(title_case(best))
     return titles

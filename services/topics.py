@@ -58,6 +58,44 @@ def _fits(starts, gap, times, duration, minimum):
     return all(b - a >= minimum for a, b in zip(bounds, bounds[1:]))
 
 
+def _coherence(vectors, first, after):
+    """How well the sentences first..after-1 fit their own mean (sum of cosines)."""
+    block = vectors[first:after]
+    centre = block.sum(axis=0)
+    norm = np.linalg.norm(centre)
+    return float((block @ centre).sum() / norm) if norm else 0.0
+
+
+def refine(vectors, starts, times, duration, minimum, reach=2):
+    """Move each boundary up to `reach` sentences either way to where the two chapters it
+    separates are most coherent (each sentence closest to its own chapter's mean).
+
+    The windows that find a valley are short; whole chapters place its edge better, e.g. when
+    a sentence at the edge was transcribed badly and resembles neither side.
+    """
+    starts = list(starts)
+    count = len(vectors)
+    for _ in range(2):
+        moved = False
+        for position in range(1, len(starts)):
+            before = starts[position - 1]
+            after = starts[position + 1] if position + 1 < len(starts) else count
+            best, best_value = starts[position], None
+            for gap in range(max(before + 1, starts[position] - reach),
+                             min(after - 1, starts[position] + reach) + 1):
+                others = starts[:position] + starts[position + 1:]
+                if not _fits(others, gap, times, duration, minimum):
+                    continue
+                value = _coherence(vectors, before, gap) + _coherence(vectors, gap, after)
+                if best_value is None or value > best_value + 1e-9:
+                    best, best_value = gap, value
+            if best != starts[position]:
+                starts[position], moved = best, True
+        if not moved:
+            break
+    return starts
+
+
 def chapter_starts(vectors, sentences, duration, min_seconds=30.0, max_seconds=900.0,
                    window_seconds=20.0, min_chapters=3):
     """Indices of the sentences that start chapters (always 0), and the depth of each gap.
@@ -87,6 +125,7 @@ def chapter_starts(vectors, sentences, duration, min_seconds=30.0, max_seconds=9
         if gap not in starts and _fits(starts, gap, times, duration, minimum):
             starts.append(gap)
     starts.sort()
+    starts = refine(vectors, starts, times, duration, minimum)
     # A chapter longer than the maximum is split at its deepest gap that keeps both parts long enough.
     changed = True
     while changed:

@@ -46,9 +46,11 @@ def _heat(heatmap, start, end):
     return float(np.mean(values)) if values else 0.0
 
 
-def candidates(sentences, vectors, speech, heatmap, terms, section):
-    """Every window of whole sentences within the length bounds, with its raw feature values."""
+def candidates(sentences, vectors, speech, heatmap, terms, section, chapter_of=None):
+    """Every window of whole sentences within the length bounds and inside one chapter (a
+    highlight tells one story), with its raw feature values."""
     count = len(sentences)
+    chapter_of = chapter_of or [0] * count
     cumulative = np.vstack([np.zeros((1, vectors.shape[1])), np.cumsum(vectors, axis=0)])
     episode = cumulative[-1] / (np.linalg.norm(cumulative[-1]) or 1.0)
     hits = np.concatenate([[0.0], np.cumsum(_keyword_hits(sentences, terms))])
@@ -59,6 +61,8 @@ def candidates(sentences, vectors, speech, heatmap, terms, section):
             start, end = sentences[first]["start"], sentences[last]["end"]
             length = end - start
             if length > section["max_seconds"]:
+                break
+            if chapter_of[last] != chapter_of[first]:
                 break
             if length < section["min_seconds"]:
                 continue
@@ -105,8 +109,11 @@ def choose(found, section):
 
 
 def _reason(candidate, rank_share, terms_inside, has_heatmap):
-    parts = [f"close to the episode's main themes (centrality {candidate['centrality']:.2f}, "
-             f"top {max(rank_share, 1):.0f} % of {candidate['candidates']} candidates)"]
+    if rank_share <= 25:
+        parts = [f"close to the episode's main themes (centrality {candidate['centrality']:.2f}, "
+                 f"in the top {max(rank_share, 1):.0f} % of {candidate['candidates']} candidates)"]
+    else:
+        parts = [f"the strongest part of its chapter (centrality {candidate['centrality']:.2f})"]
     if terms_inside:
         parts.append(f"dense in key terms ({', '.join(terms_inside[:4])})")
     if has_heatmap and candidate["scaled"].get("heatmap", 0) >= 0.5:
@@ -128,8 +135,12 @@ def run(ctx):
     heatmap = metadata.get("heatmap") or []
     terms = [item["term"] for item in analysis.get("keywords") or []]
     vectors = text_vectors.embed([s["text"] for s in sentences], analysis.get("vectors") or "tfidf")
-    found = candidates(sentences, vectors, speech, heatmap, terms, section) if sentences else []
-    if not found and sentences:  # media shorter than the minimum: the whole of it
+    chapter_of = [0] * len(sentences)
+    for chapter in analysis.get("chapters") or []:
+        for index in range(chapter["first_sentence"], min(chapter["last_sentence"] + 1, len(sentences))):
+            chapter_of[index] = chapter["index"]
+    found = candidates(sentences, vectors, speech, heatmap, terms, section, chapter_of) if sentences else []
+    if not found and sentences:  # chapters or media shorter than the minimum: the longest window
         found = candidates(sentences, vectors, speech, heatmap, terms,
                            dict(section, min_seconds=0.0, max_seconds=duration + 1))[-1:]
     weights = score(found, bool(heatmap)) if found else {}
