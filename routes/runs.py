@@ -1,9 +1,13 @@
-"""Run history: the list of runs, one run's stages, timings, outputs and report, its files."""
+"""Run history: the list of runs, one run's stages, timings, outputs, insights and report, its
+files, and the insights as JSON for the live monitor."""
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
+from flask import (Blueprint, abort, current_app, jsonify, render_template, request,
+                   send_from_directory)
 from werkzeug.security import safe_join
 
+from routes.errors import api_error
+from routes.insights import insights_json, load_insights, render_markdown
 from services.checkpoints import list_outputs
 from services.formatting import format_clock, human_bytes
 from services.stages import STAGES, get_stage
@@ -29,6 +33,12 @@ def clock(seconds):
     return format_clock(seconds, unknown="—")
 
 
+@bp.app_template_filter("markdown")
+def markdown(text):
+    """Markdown from a run's files as HTML: raw HTML escaped, unsafe links left as text."""
+    return render_markdown(text)
+
+
 @bp.app_template_filter("filesize")
 def filesize(count):
     """A byte count in B, KiB, MiB or GiB."""
@@ -46,6 +56,7 @@ def _find_run(session_id):
 
 
 def _episode_folder(run):
+    """The run's episode folder (it may not exist)."""
     return Path(current_app.extensions["pipeline"].episodes_root) / run.episode_dir
 
 
@@ -90,15 +101,28 @@ def index():
 
 @bp.get("/runs/<session_id>")
 def detail(session_id):
-    """One run: its stages with their durations as a chart, its outputs and its report."""
+    """One run: stage durations as a chart, summary and chapters, outputs and report."""
     run = _find_run(session_id)
     rows = _stage_rows(run)
-    outputs = list_outputs(_episode_folder(run))
+    folder = _episode_folder(run)
+    outputs = list_outputs(folder)
     has_report = any(output["name"] == REPORT_FILE for output in outputs)
     return render_template("runs/detail.html", run=run, rows=rows, chart=_chart(rows),
                            outputs=outputs, has_report=has_report,
+                           insights=load_insights(folder),
                            active=run.state in ACTIVE_STATES,
                            resumable=run.state in RESUMABLE_STATES)
+
+
+@bp.get("/api/runs/<session_id>/insights")
+def insights(session_id):
+    """The run's summary, chapters, keywords and highlights (empty when not made yet)."""
+    run = None
+    if len(session_id) <= MAX_SESSION_ID:
+        run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
+    if run is None:
+        return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
+    return jsonify(insights_json(_episode_folder(run)))
 
 
 @bp.get("/runs/<session_id>/files/<path:name>")

@@ -32,8 +32,10 @@ def chapter_keywords(documents, top=6):
     terms, matrix = _weights(documents, (1, 2))
     if not terms:
         return [[] for _ in documents], []
-    counts = [{term: len(re.findall(rf"\b{re.escape(term)}\b", doc.lower())) for term in terms}
-              for doc in documents]
+    lowered = [doc.lower() for doc in documents]
+
+    def occurrences(term, indices):
+        return sum(len(re.findall(rf"\b{re.escape(term)}\b", lowered[i])) for i in indices)
 
     def pick(scores, count_of):
         chosen = []
@@ -49,9 +51,9 @@ def chapter_keywords(documents, top=6):
             chosen.append({"term": term, "score": round(score, 4)})
         return chosen
 
-    per_document = [pick(matrix[i], lambda t, i=i: counts[i][t]) for i in range(len(documents))]
+    per_document = [pick(matrix[i], lambda t, i=i: occurrences(t, [i])) for i in range(len(documents))]
     totals = matrix.sum(axis=0)
-    episode = pick(totals, lambda t: sum(c[t] for c in counts))
+    episode = pick(totals, lambda t: occurrences(t, range(len(documents))))
     return per_document, episode
 
 
@@ -65,8 +67,9 @@ def title_case(phrase):
 def chapter_titles(documents, max_words=3):
     """A short, unique, capitalised key phrase for each document (chapter).
 
-    The chapter's strongest word (by TF-IDF against the other chapters) that no earlier title
-    used, grown into the strongest phrase around it that the chapter says at least twice.
+    The chapter's strongest word by TF-IDF against the other chapters (one no earlier title
+    used, while such a word is strong enough), grown into the strongest phrase around it that
+    the chapter says at least twice. Titles never repeat: a repeat gets the next strong word.
     """
     terms, matrix = _weights(documents, (1, max_words))
     titles, used_words = [], set()
@@ -74,20 +77,29 @@ def chapter_titles(documents, max_words=3):
         text = document.lower()
         ranked = [t for t in sorted(range(len(terms)), key=lambda t: (-matrix[index][t], terms[t]))
                   if matrix[index][t] > 0]
-        head = next((terms[t] for t in ranked if " " not in terms[t] and terms[t] not in used_words),
-                    None)
-        if head is None:
+        singles = [t for t in ranked if " " not in terms[t]]
+        if not singles:
             titles.append(f"Part {index + 1}")
             continue
-        head_score = matrix[index][terms.index(head)]
-        best = head
+        fresh = [t for t in singles if terms[t] not in used_words]
+        head_index = fresh[0] if fresh and matrix[index][fresh[0]] >= 0.5 * matrix[index][singles[0]] \
+            else singles[0]
+        head, head_score = terms[head_index], matrix[index][head_index]
+        title = head
         for t in ranked:
             words = terms[t].split()
             if (len(words) > 1 and head in words and matrix[index][t] >= 0.5 * head_score
-                    and not set(words) & used_words
+                    and title_case(terms[t]) not in titles
                     and len(re.findall(rf"\b{re.escape(terms[t])}\b", text)) >= 2):
-                best = terms[t]
+                title = terms[t]
                 break
-        used_words.update(best.split())
-        titles.append(title_case(best))
+        if title_case(title) in titles:
+            second = next((terms[t] for t in singles if terms[t] != head
+                           and title_case(f"{head} and {terms[t]}") not in titles), None)
+            title = f"{head} and {second}" if second else title
+        candidate, number = title_case(title), 2
+        while candidate in titles:
+            candidate, number = f"{title_case(title)} ({number})", number + 1
+        used_words.update(title.split())
+        titles.append(candidate)
     return titles

@@ -1,45 +1,63 @@
 """Where people speak and where it is quiet, from audio.wav, with faster-whisper's Silero VAD.
 
-The audio is read and classified in chunks, so a cancel is noticed between chunks and the
+The audio is read and classified in chunks, two at a time (faster-whisper runs the model on
+one thread, and onnxruntime lets go of the GIL), so a cancel is noticed between chunks and the
 memory stays bounded whatever the length.
 """
 import wave
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 CHUNK_SECONDS = 120
 RATE = 16000
+PARALLEL = 2
 PAUSE_SECONDS = 1.0   # a gap in speech at least this long counts as a pause
 
 
+def _classify(samples, options):
+    from faster_whisper.vad import get_speech_timestamps
+
+    return get_speech_timestamps(samples, options, sampling_rate=RATE)
+
+
 def speech_segments(wav_path, on_chunk=None, min_silence_ms=300):
-    """[(start, end)] seconds of speech in a 16 kHz mono 16-bit WAV.
+    """([(start, end)] seconds of speech, total seconds) of a 16 kHz mono 16-bit WAV.
 
     `on_chunk(done_seconds, total_seconds)` is called after each chunk (it may raise to stop).
     """
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    from faster_whisper.vad import VadOptions
 
     options = VadOptions(min_silence_duration_ms=min_silence_ms, speech_pad_ms=100)
     segments = []
-    with wave.open(str(wav_path), "rb") as audio:
+
+    def collect(offset, found):
+        for item in found:
+            start, end = offset + item["start"] / RATE, offset + item["end"] / RATE
+            if segments and start - segments[-1][1] < 0.05:  # joined across a chunk edge
+                segments[-1] = (segments[-1][0], end)
+            else:
+                segments.append((start, end))
+
+    with wave.open(str(wav_path), "rb") as audio, ThreadPoolExecutor(PARALLEL) as pool:
         if audio.getframerate() != RATE or audio.getnchannels() != 1 or audio.getsampwidth() != 2:
             raise ValueError("audio.wav must be 16 kHz mono 16-bit PCM")
         total = audio.getnframes() / RATE
-        offset = 0.0
+        pending, offset = deque(), 0.0
         while True:
             frames = audio.readframes(CHUNK_SECONDS * RATE)
-            if not frames:
+            if frames:
+                samples = np.frombuffer(frames, dtype=np.int16).astype(np.float32) / 32768.0
+                pending.append((offset, len(samples) / RATE, pool.submit(_classify, samples, options)))
+                offset += len(samples) / RATE
+            if pending and (len(pending) >= PARALLEL or not frames):
+                start, length, future = pending.popleft()
+                collect(start, future.result())
+                if on_chunk:
+                    on_chunk(min(start + length, total), total)
+            if not frames and not pending:
                 break
-            samples = np.frombuffer(frames, dtype=np.int16).astype(np.float32) / 32768.0
-            for item in get_speech_timestamps(samples, options, sampling_rate=RATE):
-                start, end = offset + item["start"] / RATE, offset + item["end"] / RATE
-                if segments and start - segments[-1][1] < 0.05:  # joined across a chunk edge
-                    segments[-1] = (segments[-1][0], end)
-                else:
-                    segments.append((start, end))
-            offset += len(samples) / RATE
-            if on_chunk:
-                on_chunk(min(offset, total), total)
     return [(round(s, 3), round(e, 3)) for s, e in segments], total
 
 

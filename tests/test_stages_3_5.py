@@ -143,3 +143,45 @@ def test_a_new_transcript_makes_stage_3_run_again(full_run, live_server, client)
     analysis = json.loads((target / "analysis.json").read_text())
     assert analysis["duration"] <= full_run["read"]("analysis.json")["duration"]
     assert len(analysis["sentences"]) < len(full_run["read"]("analysis.json")["sentences"])
+
+
+def test_cancel_during_speech_detection_is_quick_and_clean(full_run, live_server):
+    """Stage 3 on a 20-minute episode, cancelled while the VAD runs: within a second, no
+    analysis.json, earlier files kept."""
+    import subprocess
+
+    from tests.media_support import ffmpeg
+
+    folder = full_run["folder"]
+    transcript = json.loads((folder / "transcript.json").read_text())
+    episode = f"{full_run['episode']}-long"
+    target = folder.parent / episode
+    target.mkdir()
+    length, copies, segments = transcript["duration"], 10, []
+    for copy in range(copies):
+        for segment in transcript["segments"]:
+            segments.append(dict(segment, start=segment["start"] + copy * length,
+                                 end=segment["end"] + copy * length, words=None))
+    (target / "transcript.json").write_text(json.dumps(dict(transcript, segments=segments,
+                                                            duration=length * copies)))
+    subprocess.run([ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-stream_loop",
+                    str(copies - 1), "-i", str(FIXTURES / "topics.m4a"), "-ac", "1", "-ar", "16000",
+                    "-c:a", "pcm_s16le", str(target / "audio.wav")], check=True)
+    session_id = start(live_server, "http://127.0.0.1:9/long.mp4", [3], episode)
+    watcher = RecordingClient(live_server.url).connect()
+    try:
+        watcher.emit("subscribe", {"session_id": session_id})
+        watcher.wait_for(lambda got: any(
+            k == "pipeline_progress" and d["sub_stage"] == "Measuring speech and silence"
+            and d["sub_progress"] for k, d, _ in got), timeout=120)
+        asked = time.monotonic()
+        requests.post(f"{live_server.url}/api/pipeline/cancel/{session_id}", timeout=5)
+        watcher.wait_for(lambda got: any(k == "pipeline_completion" for k, *_ in got), timeout=10)
+        done_at, completion = next((at, d) for k, d, at in watcher.received if k == "pipeline_completion")
+    finally:
+        watcher.disconnect()
+    assert completion["status"] == "cancelled"
+    assert done_at - asked <= 1.0, f"cancel took {done_at - asked:.2f} s"
+    names = sorted(p.name for p in target.iterdir())
+    assert "analysis.json" not in names and not [n for n in names if n.endswith(".part")]
+    assert {"audio.wav", "transcript.json"} <= set(names)

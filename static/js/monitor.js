@@ -1,12 +1,14 @@
-// Renders one run's live state: stages, bars, clocks, state, cancel button, outputs, log.
+// Renders one run's live state: stages, bars, clocks, state, cancel button, outputs, log,
+// and once the run has ended, its summary, chapters and key terms.
 // Text only: nothing from the server is ever inserted as HTML.
-import { bytes, fileUrl, stateLabel } from "./format.js";
+import { bytes, clock, fileUrl, stateLabel } from "./format.js";
 import { LogPanel } from "./log-panel.js";
 import { ProgressView } from "./progress-view.js";
 import { RunAlerts } from "./run-alerts.js";
 import { StageList } from "./stage-list.js";
 
 const ENDED = new Set(["completed", "failed", "cancelled", "interrupted"]);
+const SUMMARY_FILE = "summary.json";
 
 export class Monitor {
   constructor(root, sessionId) {
@@ -18,12 +20,14 @@ export class Monitor {
     this.cancelling = false;
     this.openedSeq = null;   // the newest event when the page first saw the run
     this.shownSeq = 0;       // the newest event the page shows
+    this.insightsAsked = false;
     this.stages = new StageList(root);
     this.progress = new ProgressView(root);
     this.log = new LogPanel(root);
     this.alerts = new RunAlerts(root);
     this.cancelButton = root.querySelector('[data-action="cancel"]');
     this.field("details-link").href = `/runs/${encodeURIComponent(sessionId)}`;
+    this.field("insights-link").href = `/runs/${encodeURIComponent(sessionId)}#insights`;
   }
 
   field(name) {
@@ -144,6 +148,7 @@ export class Monitor {
 
   completion(event, replay) {
     this.showOutputs(event.outputs || []);
+    if ((event.outputs || []).some((output) => output.name === SUMMARY_FILE)) this.loadInsights();
     if (replay) return;
     const fresh = this.openedSeq !== null && event.seq > this.openedSeq;
     this.stages.end(event.status);
@@ -170,5 +175,54 @@ export class Monitor {
       list.append(item);
     }
     this.field("outputs").hidden = outputs.length === 0;
+  }
+
+  // Asked once per page; a page that cannot get them simply shows none.
+  async loadInsights() {
+    if (this.insightsAsked) return;
+    this.insightsAsked = true;
+    let insights;
+    try {
+      const response = await fetch(`/api/runs/${encodeURIComponent(this.sessionId)}/insights`, {
+        headers: { Accept: "application/json" },
+      });
+      if (!response.ok) return;
+      insights = await response.json();
+    } catch (error) {
+      return;
+    }
+    this.showInsights(insights);
+  }
+
+  showInsights({ summary = "", chapters = [], keywords = [] }) {
+    this.setText("insights-summary", summary);
+    this.field("insights-summary").hidden = !summary;
+    const chapterList = this.field("insights-chapters");
+    chapterList.replaceChildren(...chapters.map((chapter) => {
+      const item = document.createElement("li");
+      const time = document.createElement("span");
+      time.className = "chapter-time";
+      time.textContent = clock(chapter.start);
+      const title = document.createElement("strong");
+      title.textContent = ` ${chapter.title}`;
+      item.append(time, title);
+      if (chapter.summary) {
+        const text = document.createElement("p");
+        text.className = "chapter-summary";
+        text.textContent = chapter.summary;
+        item.append(text);
+      }
+      return item;
+    }));
+    this.field("insights-chapters-part").hidden = chapters.length === 0;
+    const keywordList = this.field("insights-keywords");
+    keywordList.replaceChildren(...keywords.map((keyword) => {
+      const item = document.createElement("li");
+      item.className = "keyword";
+      item.textContent = keyword;
+      return item;
+    }));
+    this.field("insights-keywords-part").hidden = keywords.length === 0;
+    this.field("insights").hidden = !summary && chapters.length === 0 && keywords.length === 0;
   }
 }
