@@ -1,7 +1,7 @@
 """Chapters and the speed of stages 3–5.
 
 1. Boundary error: the three-topic fixture (tests/fixtures/topics.m4a) is transcribed with the
-   configured decoding settings, split into sentences, and segmented by TextTiling over
+   configured decoding settings and with the noisier beam 1 without conditioning, split into sentences, and segmented by TextTiling over
    wordllama and over TF-IDF sentence vectors, with and without the boundary refinement; the
    table gives each chapter start's distance to the script's topic change (topics.json).
 2. Speed: a 60-minute episode made of the fixture's transcript and audio repeated 30 times
@@ -45,10 +45,10 @@ class Quiet:
         pass
 
 
-def transcribe(settings):
+def transcribe(settings, **override):
     from faster_whisper import WhisperModel
 
-    whisper = settings["whisper"]
+    whisper = {**settings["whisper"], **override}
     model = WhisperModel(model_directory(whisper["model"]), device="cpu",
                          compute_type=whisper["compute_type"], cpu_threads=2)
     temperatures = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if whisper.get("temperature_fallback", True) else 0.0
@@ -63,7 +63,17 @@ def transcribe(settings):
     return {"segments": items, "duration": info.duration, "language": "en"}
 
 
-def boundary_table(transcript, truth):
+def boundary_table(transcripts, truth):
+    rows = []
+    for label, transcript in transcripts:
+        rows += boundary_rows(label, transcript, truth)
+    print("| transcript | vectors | refined | chapters | mean boundary error (s) | max (s) |")
+    print("|---|---|---|---|---|---|")
+    for label, method, refined, count, mean, worst in rows:
+        print(f"| {label} | {method} | {refined} | {count} | {mean:.2f} | {worst:.2f} |")
+
+
+def boundary_rows(label, transcript, truth):
     sentences = split_sentences(transcript)
     rows = []
     for method in ("wordllama", "tfidf"):
@@ -79,12 +89,9 @@ def boundary_table(transcript, truth):
             found = [sentences[i]["start"] for i in starts[1:]]
             errors = [min(abs(f - t) for f in found) if found else float("inf")
                       for t in truth["topic_changes"]]
-            rows.append((method, "yes" if refined else "no", len(starts),
+            rows.append((label, method, "yes" if refined else "no", len(starts),
                          statistics.mean(errors), max(errors)))
-    print("| vectors | refined | chapters | mean boundary error (s) | max (s) |")
-    print("|---|---|---|---|---|")
-    for method, refined, count, mean, worst in rows:
-        print(f"| {method} | {refined} | {count} | {mean:.2f} | {worst:.2f} |")
+    return rows
 
 
 def long_episode(transcript, folder):
@@ -133,11 +140,16 @@ def speed_table(settings, transcript):
 
 
 def main():
+    import logging
+
+    logging.getLogger("pipeline").setLevel(logging.WARNING)
     settings = load_settings()
     truth = json.loads((FIXTURES / "topics.json").read_text())
     transcript = transcribe(settings)
+    noisier = transcribe(settings, beam_size=1, condition_on_previous_text=False)
     text_vectors.embed(["warm up"], "wordllama")  # load the vectors once, as a server does
-    boundary_table(transcript, truth)
+    boundary_table([("configured decoding", transcript), ("beam 1, no conditioning", noisier)],
+                   truth)
     speed_table(settings, transcript)
 
 

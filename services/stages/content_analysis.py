@@ -22,7 +22,7 @@ def settings_of(ctx):
 def parameters(ctx):
     """What decides whether an earlier analysis can be reused: its settings and its inputs."""
     section = settings_of(ctx)
-    return {"version": VERSION, "vectors": section.get("vectors", "wordllama"),
+    return {"version": VERSION, "vectors": section.get("vectors", "tfidf"),
             "min_chapter_seconds": section.get("min_chapter_seconds", 30),
             "max_chapter_seconds": section.get("max_chapter_seconds", 900),
             "window_seconds": section.get("window_seconds", 20),
@@ -60,7 +60,7 @@ def _creator_chapters(metadata, sentences, duration):
 
 
 def _chapters_by_topic(ctx, section, sentences, duration):
-    method = section.get("vectors", "wordllama")
+    method = section.get("vectors", "tfidf")
     try:
         vectors = text_vectors.embed([s["text"] for s in sentences], method)
     except text_vectors.VectorsUnavailable as exc:

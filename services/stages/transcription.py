@@ -32,7 +32,7 @@ def model_directory(name):
 
 # Decoding switches: (setting, its value when unset, worker flag). Each changes the transcript.
 DECODING_SWITCHES = (
-    ("condition_on_previous_text", False, "--condition-on-previous-text"),
+    ("condition_on_previous_text", True, "--condition-on-previous-text"),
     ("vad_filter", False, "--vad-filter"),
     ("temperature_fallback", True, "--temperature-fallback"),
     ("word_timestamps", True, "--word-timestamps"),
@@ -53,7 +53,7 @@ def parameters(ctx):
     params = {
         "model": whisper.get("model", "bundled"),
         "compute_type": whisper.get("compute_type", "int8"),
-        "beam_size": int(whisper.get("beam_size", 1)),
+        "beam_size": int(whisper.get("beam_size", 5)),
         "language": ctx.options.get("language") or whisper.get("language"),
     }
     for name, unset, _ in DECODING_SWITCHES:
