@@ -58,8 +58,22 @@ def process(args):
         pipeline.cancel(spec.session_id)
         bars.done.wait(10)
     pipeline.manager.wait_idle(10)
+    _print_summary(spec.episode_dir)
     print(f"episode folder: {spec.episode_dir}")
     return 0 if bars.status == "completed" else 1
+
+
+def _print_summary(folder):
+    """After a run with stage 5: the chapters and the summary, as a person would read them."""
+    import json
+
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        chapters = (folder / "chapters.txt").read_text(encoding="utf-8").strip()
+    except (OSError, ValueError):
+        return
+    if isinstance(summary, dict) and isinstance(summary.get("summary"), str):
+        print(f"\nChapters:\n{chapters}\n\nSummary:\n{summary['summary']}\n")
 
 
 def doctor(args):

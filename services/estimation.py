@@ -5,9 +5,9 @@ from statistics import median
 DEFAULT_RATES = {
     "media_extraction": (0.05, 3.0),
     "transcription": (0.08, 2.0),
-    "content_analysis": (0.005, 1.0),
-    "segment_selection": (0.002, 1.0),
-    "summary_generation": (0.005, 1.0),
+    "content_analysis": (0.002, 1.0),
+    "segment_selection": (0.0003, 0.5),
+    "summary_generation": (0.0003, 0.5),
     "audio_production": (0.1, 2.0),
     "quality_packaging": (0.03, 1.0),
 }

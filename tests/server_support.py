@@ -1,9 +1,12 @@
 """A real server started as `make run` starts it (`python run.py`), in a child process."""
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -51,3 +54,16 @@ def wait_state(url, session_id, states, timeout=120):
             return snapshot
         time.sleep(0.2)
     raise AssertionError(f"run did not reach {states}")
+
+
+@contextmanager
+def loopback_http(handler):
+    """A threaded HTTP server for `handler` on a free loopback port; yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -6,10 +6,9 @@ machinery from the playability reasons YouTube sends, composed as yt-dlp's YouTu
 composes them (its login hint included), inside a real YoutubeDL made with the pipeline's options.
 """
 import http.server
-from pathlib import Path
-import threading
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 import requests
@@ -21,6 +20,7 @@ from yt_dlp.utils import DownloadError, clean_html, remove_end
 
 from services.download_errors import explain, human_wait, retry_after_seconds
 from services.ytdlp_options import ytdlp_options
+from tests.server_support import loopback_http
 from webui.config import load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -142,11 +142,8 @@ class StatusHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def status_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StatusHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with loopback_http(StatusHandler) as url:
+        yield url
 
 
 def network_failure(url):

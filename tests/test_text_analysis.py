@@ -2,7 +2,6 @@
 YouTube's chapter rules, segment choice and the LLM client against a loopback endpoint."""
 import http.server
 import json
-import threading
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -13,6 +12,7 @@ from services.sentences import split_sentences
 from services.stages.segment_selection import choose
 from services.stages.summary_generation import lexrank, pick, summary_length
 from services.youtube_chapters import chapter_lines, check_chapter_lines, parse_time
+from tests.server_support import loopback_http
 
 TOPIC_TEXTS = {
     "coffee": ["Coffee beans grow on farms in the Ethiopian highlands.",
@@ -189,11 +189,8 @@ class ChatHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def chat_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ChatHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with loopback_http(ChatHandler) as url:
+        yield url
 
 
 def test_llm_client_reads_the_openai_shape(chat_server):

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 from services.ytdlp_options import (DownloadSettingsError, backoff, check_settings, deno_path,
                                     parse_rate_limit, redacted_proxy, ytdlp_options)
 from tests.media_support import FIXTURES
-from tests.server_support import ROOT, path_without_venv, start_server, wait_state
+from tests.server_support import ROOT, loopback_http, path_without_venv, start_server, wait_state
 from webui.config import DEFAULTS, ConfigError, load_settings
 
 VENV_BIN = Path(sys.executable).parent
@@ -204,12 +203,8 @@ class CookieRecordingHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def cookie_media():
-    handler = functools.partial(CookieRecordingHandler, directory=str(FIXTURES))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with loopback_http(functools.partial(CookieRecordingHandler, directory=str(FIXTURES))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
