@@ -25,6 +25,8 @@ ACTIVE_STATES = ("queued", "running", "awaiting_selection")
 # Files a run writes that are served as they are (anything else is offered as a download).
 INLINE_TYPES = (".txt", ".srt", ".vtt", ".json", ".md", ".html", ".wav", ".flac", ".m4a",
                 ".mp3", ".mp4", ".webm", ".ogg", ".opus")
+# The episode types, fixed: Python's own table has no .m4a (it reads the system's mime.types).
+MEDIA_TYPES = {".m4a": "audio/mp4", ".mp3": "audio/mpeg"}
 
 
 @bp.app_template_filter("clock")
@@ -133,7 +135,8 @@ def file(session_id, name):
     if any(part.startswith(".") for part in name.split("/")) or safe_join(str(folder), name) is None:
         abort(404)
     as_attachment = not name.lower().endswith(INLINE_TYPES)
-    response = send_from_directory(folder, name, as_attachment=as_attachment, max_age=0)
+    response = send_from_directory(folder, name, as_attachment=as_attachment, max_age=0,
+                                   mimetype=MEDIA_TYPES.get(Path(name).suffix.lower()))
     response.headers["X-Content-Type-Options"] = "nosniff"
     # A report is HTML the pipeline wrote from outside text: show it without running scripts.
     response.headers["Content-Security-Policy"] = (

@@ -81,6 +81,24 @@ def client(app):
     return app.test_client()
 
 
+def _handle_messages_in_order(client):
+    """Make a python-socketio client handle its messages one by one, in arrival order.
+
+    python-engineio's client starts a new thread for every message it receives, so on a busy
+    machine two events sent in order can reach the handlers the other way round. A browser does
+    not do that; the tests compare orders, so they read messages the way a browser does.
+    """
+    eio = client.eio
+    trigger = eio._trigger_event
+
+    def in_order(event, *args, **kwargs):
+        if event == "message":
+            kwargs["run_async"] = False
+        return trigger(event, *args, **kwargs)
+
+    eio._trigger_event = in_order
+
+
 class RecordingClient:
     """A real python-socketio client that records every event it receives, in order."""
 
@@ -91,6 +109,7 @@ class RecordingClient:
     def __init__(self, url):
         self.url = url
         self.sio = socketio.Client(reconnection=False)
+        _handle_messages_in_order(self.sio)
         self.received = []
         self.lock = threading.Condition()
         for kind in self.KINDS:

@@ -31,6 +31,10 @@ DEFAULTS = {
     "loudness": {"integrated_lufs": -16.0, "true_peak_dbtp": -1.5},
     "logging": {"level": "INFO"},
     "socketio": {"async_mode": "threading", "message_queue": None},
+    "feed": {"title": "YouTube Pipeline episodes",
+             "description": "Episodes produced by the YouTube Pipeline.",
+             "author": "YouTube Pipeline", "language": "en", "category": "Technology",
+             "image": None, "explicit": False},
 }
 ENV_PREFIX = "PIPELINE_"
 
