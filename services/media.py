@@ -27,16 +27,18 @@ def ffmpeg_path():
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def run_ffmpeg(args, cancel, duration=None, on_progress=None):
+def run_ffmpeg(args, cancel, duration=None, on_progress=None, stderr_lines=None):
     """Run ffmpeg with `args`, reporting output seconds to `on_progress(seconds)`.
 
     The child runs in its own process group, so a cancel ends it and anything it started.
+    With `stderr_lines` (a list), ffmpeg's messages are collected there instead of logged.
     """
     command = [ffmpeg_path(), "-hide_banner", "-nostdin", "-nostats", "-y",
                "-progress", "pipe:1", *args]
-    log.info("ffmpeg %s", " ".join(args))
+    log.info("ffmpeg %s", " ".join(str(arg) for arg in args)[:2000])
+    on_stderr = stderr_lines.append if stderr_lines is not None else (lambda text: log.info("%s", text))
     try:
-        with closing(process_lines(command, cancel, lambda text: log.info("%s", text))) as lines:
+        with closing(process_lines(command, cancel, on_stderr)) as lines:
             for line in lines:
                 key, _, value = line.strip().partition("=")
                 if key == "out_time_us" and on_progress and value.lstrip("-").isdigit():

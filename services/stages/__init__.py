@@ -2,8 +2,8 @@
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from services.stages import (content_analysis, media_extraction, segment_selection,
-                             summary_generation, transcription)
+from services.stages import (audio_production, content_analysis, media_extraction,
+                             segment_selection, summary_generation, transcription)
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,10 @@ STAGES = (
         6, "audio_production", "Audio Production",
         "Cut clips, mix, normalize loudness and encode the episode",
         ("Cutting clips", "Mixing intro/outro and music bed", "Normalizing loudness", "Encoding"),
-        outputs=("episode.m4a",), requires=("segments.json", "audio_hq.flac"),
+        outputs=audio_production.OUTPUTS, requires=("segments.json", "audio_hq.flac"),
+        weights=(25, 35, 15, 25),
+        run=audio_production.run,
+        parameters=audio_production.parameters,
     ),
     StageDefinition(
         7, "quality_packaging", "Quality Validation",
