@@ -25,7 +25,7 @@ def test_process_refuses_bad_input(tmp_path):
     result = run_cli("file:///etc/passwd", data_dir=tmp_path)
     assert result.returncode != 0
     assert "youtube_url" in result.stderr and "http" in result.stderr
-    result = run_cli("http://127.0.0.1:9/a.mp4", "--stages", "1,6", data_dir=tmp_path)
-    assert result.returncode != 0 and "not available yet" in result.stderr
+    result = run_cli("http://127.0.0.1:9/a.mp4", "--stages", "1,8", data_dir=tmp_path)
+    assert result.returncode != 0 and "selected_stages" in result.stderr
     result = run_cli("http://127.0.0.1:9/a.mp4", "--stages", "3", data_dir=tmp_path)
     assert result.returncode != 0 and "transcript.json" in result.stderr

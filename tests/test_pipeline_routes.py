@@ -37,7 +37,7 @@ GOOD_URL = "http://127.0.0.1:9/video.mp4"
     ({"youtube_url": GOOD_URL, "selected_stages": [True]}, "selected_stages", "invalid"),
     ({"youtube_url": GOOD_URL, "selected_stages": {"a": 1}}, "selected_stages", "invalid"),
     ({"youtube_url": GOOD_URL, "selected_stages": []}, "selected_stages", "required"),
-    ({"youtube_url": GOOD_URL, "selected_stages": [1, 6]}, "selected_stages", "not_implemented"),
+    ({"youtube_url": GOOD_URL, "selected_stages": [7]}, "selected_stages", "missing_input"),
     ({"youtube_url": GOOD_URL, "selected_stages": [4]}, "selected_stages", "missing_input"),
     ({"youtube_url": GOOD_URL, "selected_stages": [2]}, "selected_stages", "missing_input"),
     ({"youtube_url": GOOD_URL, "episode_directory": "../outside"}, "episode_directory", "path_traversal"),

@@ -3,7 +3,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from services.stages import (audio_production, content_analysis, media_extraction,
-                             segment_selection, summary_generation, transcription)
+                             quality_packaging, segment_selection, summary_generation,
+                             transcription)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,10 @@ STAGES = (
         "Measure the result and write the report and manifest",
         ("Measuring loudness and peaks", "Checking durations and subtitle timing",
          "Writing report"),
-        outputs=("report.html", "manifest.json"), requires=("episode.m4a",),
+        outputs=quality_packaging.OUTPUTS, requires=("production.json",),
+        weights=(80, 5, 15),
+        run=quality_packaging.run,
+        parameters=quality_packaging.parameters,
     ),
 )
 

@@ -18,12 +18,12 @@ from pathlib import Path
 from services.checkpoints import input_fingerprint
 from services.context import StageError
 from services.media import MediaError, probe, run_ffmpeg
-from services.normalize import SAMPLE_RATE, normalize_and_encode
+from services.normalize import MEASURING, SAMPLE_RATE, normalize_and_encode, parse_summary
 from services.stages.content_analysis import read_json
 from services.subtitles import to_srt
 
 VERSION = 1
-OUTPUTS = ("episode.m4a", "clips/", "production.json")
+OUTPUTS = ("episode.m4a", "episode.mp3", "clips/", "production.json")
 LEVELER = "dynaudnorm=f=250:g=7:p=0.9:m=10:r=0.5"
 DEFAULTS = {"episode_mode": "full", "max_pause_seconds": 1.5, "pause_keep_seconds": 0.75,
             "format": "m4a", "bitrate": "128k", "clip_fade_seconds": 0.05,
@@ -229,7 +229,7 @@ def run(ctx):
 
         result = normalize_and_encode(work / "program.wav", part, fmt, section["bitrate"],
                                       target_i, target_tp, ctx.cancel, program_seconds, progress,
-                                      channels=channels)
+                                      channels=channels, measured=plan["measured"])
         if not encoding:
             ctx.sub_stage("Encoding")
         _replace(part, ctx.path(episode_name))
@@ -246,6 +246,8 @@ def run(ctx):
     if mode == "highlights":
         chapters = [{"start": round(out + plan["program_offset"], 3), "title": f"Highlight {i + 1}"}
                     for i, (_, _, out) in enumerate(plan["timeline"])]
+    if plan["program_offset"] > 0 and chapters:
+        chapters.insert(0, {"start": 0.0, "title": "Intro"})
     production = {
         "mode": mode, "format": fmt,
         "episode": {"file": episode_name, "planned_duration": round(program_seconds, 3),
@@ -336,13 +338,19 @@ def _program(ctx, section, mode, source, chosen, analysis, duration, channels, i
         ctx.log.info("Music bed %s at %.0f dB, ducked under speech", section["music_bed"],
                      float(section["music_level_db"]))
     planned = offset + program + outro_seconds
+    # The mix is measured on its way to the file: pass 1 of the loudness normalisation.
+    graph += f";[out]asplit=2[final][meter];[meter]{MEASURING},anullsink"
+    lines = []
     try:
-        run_ffmpeg([*inputs, *extra_inputs, "-filter_complex", graph, "-map", "[out]",
+        run_ffmpeg([*inputs, *extra_inputs, "-filter_complex", graph, "-map", "[final]",
                     "-ar", str(SAMPLE_RATE), "-c:a", "pcm_f32le", str(work / "program.wav")],
                    ctx.cancel, planned,
                    lambda seconds: ctx.progress(round(seconds, 1), round(planned, 1), "s",
-                                                f"{seconds:.0f} s of {planned:.0f} s mixed"))
+                                                f"{seconds:.0f} s of {planned:.0f} s mixed"),
+                   stderr_lines=lines)
+        measured = parse_summary(lines)
     except MediaError as exc:
         raise StageError(f"The episode could not be mixed: {exc}") from exc
     made = probe(work / "program.wav")["duration"] or planned
-    return {"timeline": timeline, "planned_duration": made, "program_offset": offset}
+    return {"timeline": timeline, "planned_duration": made, "program_offset": offset,
+            "measured": measured}
