@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from services import text_vectors, topics  # noqa: E402
+from harness import Quiet  # noqa: E402
 from services.cancel import CancelToken  # noqa: E402
 from services.context import StageContext  # noqa: E402
 from services.media import ffmpeg_path  # noqa: E402
@@ -30,19 +31,6 @@ from webui.config import load_settings  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 REPEATS = 30
-
-
-class Quiet:
-    """A reporter that takes the stage's reports and keeps nothing."""
-
-    def sub_stage(self, name):
-        pass
-
-    def sub_progress(self, *args):
-        pass
-
-    def media_info(self, **kwargs):
-        pass
 
 
 def transcribe(settings, **override):

@@ -15,6 +15,19 @@ from tests.conftest import RecordingClient  # noqa: E402
 from tests.media_support import MediaServer, looped_speech  # noqa: E402
 
 
+class Quiet:
+    """A stage reporter that takes the stage's reports and keeps nothing (stages run in-process)."""
+
+    def sub_stage(self, name):
+        pass
+
+    def sub_progress(self, *args):
+        pass
+
+    def media_info(self, **kwargs):
+        pass
+
+
 class Bench:
     """The real app on a free loopback port, a throttling media server, and helpers to run."""
 

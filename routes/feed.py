@@ -21,7 +21,7 @@ from flask import Blueprint, current_app, url_for
 
 from routes.errors import api_error
 from routes.insights import read_json_object
-from routes.runs import MAX_SESSION_ID
+from routes.runs import run_or_none, unknown_run
 from services.media import MediaError, probe
 from webui.access import configured_token, request_authorized
 from webui.extensions import db
@@ -217,11 +217,9 @@ def feed():
 @bp.get("/runs/<session_id>/chapters.json")
 def chapters(session_id):
     """The episode's chapters as Podcasting 2.0 JSON chapters."""
-    run = None
-    if len(session_id) <= MAX_SESSION_ID:
-        run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
+    run = run_or_none(session_id)
     if run is None:
-        return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
+        return unknown_run()
     found = episode_chapters(_episodes_root() / run.episode_dir)
     if not found:
         return api_error(404, "no_chapters", "This run has no chapters yet.")

@@ -119,12 +119,22 @@ def detail(session_id):
 @bp.get("/api/runs/<session_id>/insights")
 def insights(session_id):
     """The run's summary, chapters, keywords and highlights (empty when not made yet)."""
-    run = None
-    if len(session_id) <= MAX_SESSION_ID:
-        run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
+    run = run_or_none(session_id)
     if run is None:
-        return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
+        return unknown_run()
     return jsonify(insights_json(_episode_folder(run)))
+
+
+def run_or_none(session_id):
+    """The run with this session id, or None (for the JSON routes)."""
+    if len(session_id) > MAX_SESSION_ID:
+        return None
+    return db.session.scalar(db.select(Run).where(Run.session_id == session_id))
+
+
+def unknown_run():
+    """The 404 JSON answer for a session id no run has."""
+    return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
 
 
 @bp.get("/runs/<session_id>/files/<path:name>")

@@ -14,6 +14,7 @@ most twice).
 """
 import re
 
+from services.loudness import parse_ebur128
 from services.media import MediaError, run_ffmpeg
 
 SAMPLE_RATE = 48000
@@ -28,23 +29,11 @@ ENCODER_HEADROOM = 1.0     # dB kept under the true-peak target for inter-sample
 ENCODERS = {"m4a": ["-c:a", "aac", "-b:a", "{bitrate}", "-cutoff", "18000", "-movflags", "+faststart",
                     "-f", "mp4"],
             "mp3": ["-c:a", "libmp3lame", "-b:a", "{bitrate}", "-f", "mp3"]}
-SUMMARY = {"i": r"^\s*I:\s+(-?[0-9.]+|-inf) LUFS", "lra": r"^\s*LRA:\s+(-?[0-9.]+) LU",
-           "tp": r"^\s*Peak:\s+(-?[0-9.]+|-inf) dBFS"}
-
 
 def parse_summary(lines):
     """{"i", "lra", "tp"} from the summary ebur128 prints at the end."""
-    text = "\n".join(lines)
-    start = text.rfind("Summary:")
-    if start < 0:
-        raise MediaError("ebur128 gave no summary")
-    found = {}
-    for key, pattern in SUMMARY.items():
-        match = re.search(pattern, text[start:], re.MULTILINE)
-        if match is None:
-            raise MediaError(f"ebur128's summary has no {key}")
-        found[key] = -70.0 if match.group(1) == "-inf" else max(float(match.group(1)), -70.0)
-    return found
+    found = parse_ebur128(lines)
+    return {key: found[key] for key in ("i", "lra", "tp")}
 
 
 MEASURING = "ebur128=peak=true:framelog=quiet"
@@ -90,7 +79,8 @@ def _limited_loudness(source, gain, limit_db, cancel):
 def parse_summary_integrated(lines):
     """Integrated loudness (LUFS) from ebur128's summary (no true peak asked for)."""
     text = "\n".join(lines)
-    match = re.search(SUMMARY["i"], text[max(text.rfind("Summary:"), 0):], re.MULTILINE)
+    match = re.search(r"^\s*I:\s+(-?[0-9.]+|-inf) LUFS", text[max(text.rfind("Summary:"), 0):],
+                      re.MULTILINE)
     if match is None:
         raise MediaError("ebur128 gave no integrated loudness")
     return -70.0 if match.group(1) == "-inf" else float(match.group(1))

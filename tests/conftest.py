@@ -172,6 +172,27 @@ def socketio_client(live_server):
         made.disconnect()
 
 
+def cancel_during(server_url, session_id, sub_stage, timeout=120):
+    """Cancel the run once it reports progress inside `sub_stage`; returns (seconds from the
+    cancel request to the completion event, the completion event)."""
+    import requests
+
+    watcher = RecordingClient(server_url).connect()
+    try:
+        watcher.emit("subscribe", {"session_id": session_id})
+        watcher.wait_for(lambda got: any(
+            k == "pipeline_progress" and d["sub_stage"] == sub_stage and d["sub_progress"]
+            for k, d, _ in got), timeout=timeout)
+        asked = time.monotonic()
+        requests.post(f"{server_url}/api/pipeline/cancel/{session_id}", timeout=5)
+        watcher.wait_for(lambda got: any(k == "pipeline_completion" for k, *_ in got), timeout=10)
+        done_at, completion = next((at, d) for k, d, at in watcher.received
+                                   if k == "pipeline_completion")
+    finally:
+        watcher.disconnect()
+    return done_at - asked, completion
+
+
 def wait_finished(client, session_id, timeout=120):
     """Poll the status route until the run has ended; returns the snapshot."""
     deadline = time.monotonic() + timeout

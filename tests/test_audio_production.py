@@ -4,7 +4,6 @@ import json
 import re
 import shutil
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 import requests
 
-from tests.conftest import FIXTURES, RecordingClient, wait_finished
+from tests.conftest import FIXTURES, cancel_during, wait_finished
 from tests.media_support import child_processes, ffmpeg
 
 TARGET_I, TARGET_TP = -16.0, -1.5
@@ -208,20 +207,9 @@ def test_cancel_in_the_middle_of_stage_6(live_server, interview):
     analysis["speech"]["segments"] = [[0.0, 42.382 * 30]]
     (folder / "analysis.json").write_text(json.dumps(analysis))
     session_id = start(live_server, "http://127.0.0.1:9/long.m4a", [6], episode)
-    watcher = RecordingClient(live_server.url).connect()
-    try:
-        watcher.emit("subscribe", {"session_id": session_id})
-        watcher.wait_for(lambda got: any(
-            k == "pipeline_progress" and d["sub_stage"] == "Mixing intro/outro and music bed"
-            and d["sub_progress"] for k, d, _ in got), timeout=120)
-        asked = time.monotonic()
-        requests.post(f"{live_server.url}/api/pipeline/cancel/{session_id}", timeout=5)
-        watcher.wait_for(lambda got: any(k == "pipeline_completion" for k, *_ in got), timeout=10)
-        done_at, completion = next((at, d) for k, d, at in watcher.received if k == "pipeline_completion")
-    finally:
-        watcher.disconnect()
+    took, completion = cancel_during(live_server.url, session_id, "Mixing intro/outro and music bed")
     assert completion["status"] == "cancelled"
-    assert done_at - asked <= 1.0, f"cancel took {done_at - asked:.2f} s"
+    assert took <= 1.0, f"cancel took {took:.2f} s"
     assert child_processes(os.getpid()) == []
     names = {p.name for p in folder.iterdir()}
     assert "episode.m4a" not in names and "clips" not in names and ".production" not in names

@@ -10,7 +10,7 @@ import requests
 
 from services.stages import get_stage
 from services.youtube_chapters import check_chapter_lines
-from tests.conftest import FIXTURES, RecordingClient, wait_finished
+from tests.conftest import FIXTURES, RecordingClient, cancel_during, wait_finished
 
 TRUTH = json.loads((FIXTURES / "topics.json").read_text())
 
@@ -168,20 +168,9 @@ def test_cancel_during_speech_detection_is_quick_and_clean(full_run, live_server
                     str(copies - 1), "-i", str(FIXTURES / "topics.m4a"), "-ac", "1", "-ar", "16000",
                     "-c:a", "pcm_s16le", str(target / "audio.wav")], check=True)
     session_id = start(live_server, "http://127.0.0.1:9/long.mp4", [3], episode)
-    watcher = RecordingClient(live_server.url).connect()
-    try:
-        watcher.emit("subscribe", {"session_id": session_id})
-        watcher.wait_for(lambda got: any(
-            k == "pipeline_progress" and d["sub_stage"] == "Measuring speech and silence"
-            and d["sub_progress"] for k, d, _ in got), timeout=120)
-        asked = time.monotonic()
-        requests.post(f"{live_server.url}/api/pipeline/cancel/{session_id}", timeout=5)
-        watcher.wait_for(lambda got: any(k == "pipeline_completion" for k, *_ in got), timeout=10)
-        done_at, completion = next((at, d) for k, d, at in watcher.received if k == "pipeline_completion")
-    finally:
-        watcher.disconnect()
+    took, completion = cancel_during(live_server.url, session_id, "Measuring speech and silence")
     assert completion["status"] == "cancelled"
-    assert done_at - asked <= 1.0, f"cancel took {done_at - asked:.2f} s"
+    assert took <= 1.0, f"cancel took {took:.2f} s"
     names = sorted(p.name for p in target.iterdir())
     assert "analysis.json" not in names and not [n for n in names if n.endswith(".part")]
     assert {"audio.wav", "transcript.json"} <= set(names)
