@@ -26,7 +26,11 @@ class DownloadSettingsError(ValueError):
 def deno_path(configured=None):
     """The Deno binary to run: the configured path, the one from the `deno` package, or PATH's."""
     if configured:
-        path = Path(str(configured)).expanduser()
+        path = Path(str(configured))
+        try:
+            path = path.expanduser()
+        except RuntimeError:  # "~name" of a user this machine does not know
+            pass
         return str(path / "deno") if path.is_dir() else str(path)
     try:
         from deno import find_deno_bin
@@ -112,7 +116,7 @@ def cookies_path(section, data_dir):
     if not isinstance(name, str) or "\x00" in name:
         raise DownloadSettingsError("download.cookies_file must be a file name in the data folder.")
     root = Path(data_dir).resolve()
-    path = (root / Path(name).expanduser()).resolve()
+    path = (root / name).resolve()  # a name inside the data folder: "~" is not expanded
     if root not in path.parents:
         raise DownloadSettingsError("download.cookies_file must be inside the data folder "
                                     "(give a name such as cookies.txt).")

@@ -318,3 +318,14 @@ def test_worker_stderr_is_redacted(tmp_path):
     assert "hush-hush-value" not in result.stdout + result.stderr
     assert "printed [redacted]" in result.stderr and "logged [redacted]" in result.stderr
     assert "failed with [redacted]" in result.stdout
+
+
+def test_unknown_home_directories_do_not_crash(tmp_path):
+    """"~name" of a user the machine does not know: a name in the data folder, or a clear error."""
+    from services.ytdlp_options import cookies_path
+
+    assert cookies_path({"cookies_file": "~0"}, tmp_path) == (tmp_path / "~0").resolve()
+    assert deno_path("~no-such-user/deno") == "~no-such-user/deno"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(overrides={"data_dir": "~no-such-user/data"})
+    assert "data_dir" in str(caught.value)

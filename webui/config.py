@@ -96,7 +96,10 @@ def load_settings(config_file=None, environ=None, overrides=None):
     settings = merge(DEFAULTS, from_file)
     settings = merge(settings, environment_overrides(os.environ if environ is None else environ))
     settings = merge(settings, overrides or {})
-    data_dir = Path(settings["data_dir"]).expanduser()
+    try:
+        data_dir = Path(str(settings["data_dir"])).expanduser()
+    except RuntimeError as exc:
+        raise ConfigError(f"data_dir {str(settings['data_dir'])[:80]!r}: {exc}") from exc
     if not data_dir.is_absolute():
         data_dir = (path.parent if path.is_file() else PROJECT_ROOT) / data_dir
     settings["data_dir"] = str(data_dir.resolve())
