@@ -64,9 +64,15 @@ def process(args):
 
 
 def _print_summary(folder):
-    """After a run with stage 5: the chapters and the summary, as a person would read them."""
+    """After a run with stage 5: the chapters and the summary, as a person would read them;
+    after stage 7, the quality verdict."""
     import json
 
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        print(f"\nQuality verdict: {manifest['verdict']} (report: {folder / 'report.html'})")
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     try:
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         chapters = (folder / "chapters.txt").read_text(encoding="utf-8").strip()
