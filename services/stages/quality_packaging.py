@@ -213,7 +213,8 @@ def tool_versions(cancel):
     try:
         with closing(process_lines([ffmpeg_path(), "-hide_banner", "-version"], cancel)) as lines:
             output = list(lines)
-        versions["ffmpeg"] = output[0].strip() if output else None
+        first = output[0].strip() if output else ""
+        versions["ffmpeg"] = first.removeprefix("ffmpeg version ").split(" Copyright")[0] or None
     except (OSError, ProcessFailed):
         versions["ffmpeg"] = None
     return versions
