@@ -27,6 +27,7 @@ from services.media import ffmpeg_path  # noqa: E402
 from services.sentences import split_sentences  # noqa: E402
 from services.stages import get_stage  # noqa: E402
 from services.stages.transcription import model_directory  # noqa: E402
+from services.workers.transcribe import FALLBACK_TEMPERATURES  # noqa: E402
 from webui.config import load_settings  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -39,7 +40,7 @@ def transcribe(settings, **override):
     whisper = {**settings["whisper"], **override}
     model = WhisperModel(model_directory(whisper["model"]), device="cpu",
                          compute_type=whisper["compute_type"], cpu_threads=2)
-    temperatures = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if whisper.get("temperature_fallback", True) else 0.0
+    temperatures = FALLBACK_TEMPERATURES if whisper.get("temperature_fallback", True) else 0.0
     segments, info = model.transcribe(
         str(FIXTURES / "topics.m4a"), beam_size=int(whisper["beam_size"]), language="en",
         word_timestamps=True, vad_filter=bool(whisper.get("vad_filter")),
@@ -117,14 +118,15 @@ def speed_table(settings, transcript):
         analysis = json.loads((folder / "analysis.json").read_text())
     print(f"\n{duration / 60:.0f}-minute episode: {len(analysis['sentences'])} sentences, "
           f"{len(analysis['chapters'])} chapters")
-    print("| stage | median seconds |")
-    print("|---|---|")
-    total = 0.0
+    print("| stage | median seconds | min–max |")
+    print("|---|---|---|")
     for number in (3, 4, 5):
-        value = statistics.median(times[number])
-        total += value
-        print(f"| {number}. {get_stage(number).name} | {value:.2f} |")
-    print(f"| 3–5 together | {total:.2f} |")
+        values = times[number]
+        print(f"| {number}. {get_stage(number).name} | {statistics.median(values):.2f} | "
+              f"{min(values):.2f}–{max(values):.2f} |")
+    together = [sum(times[n][i] for n in (3, 4, 5)) for i in range(len(times[3]))]
+    print(f"| 3–5 together | {statistics.median(together):.2f} | "
+          f"{min(together):.2f}–{max(together):.2f} |")
 
 
 def main():

@@ -87,12 +87,15 @@ def main():
     minutes = transcript["duration"] / 60
     print(f"{minutes:.0f}-minute episode, {len(production['clips'])} clips, loudness by "
           f"{production['loudness']['method']}")
-    print("| what | median seconds | × real time |")
-    print("|---|---|---|")
+    print("| what | median seconds | min–max | × real time |")
+    print("|---|---|---|---|")
+    ratios = [a / b for a, b in zip(stage, plain)]
     for label, values in (("plain decode + AAC encode", plain), ("stage 6, Audio Production", stage)):
         value = statistics.median(values)
-        print(f"| {label} | {value:.2f} | {transcript['duration'] / value:.0f} |")
-    print(f"| ratio | {statistics.median(stage) / statistics.median(plain):.2f}× | |")
+        print(f"| {label} | {value:.2f} | {min(values):.2f}–{max(values):.2f} | "
+              f"{transcript['duration'] / value:.0f} |")
+    print(f"| ratio (per run) | {statistics.median(ratios):.2f}× | "
+          f"{min(ratios):.2f}–{max(ratios):.2f}× | |")
 
 
 if __name__ == "__main__":

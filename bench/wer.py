@@ -21,9 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from services.workers.transcribe import FALLBACK_TEMPERATURES  # noqa: E402
+
 FIXTURES = ROOT / "tests" / "fixtures"
 MIN_SPEED = 10.0
-FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 COMPUTE = {"device": "cpu", "compute_type": "int8", "cpu_threads": 2}
 
 

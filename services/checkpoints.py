@@ -53,17 +53,27 @@ class Checkpoints:
             self._save(data)
 
 
+CONTENT_HASH_LIMIT = 1024 * 1024  # larger inputs (audio) count by size and time, not content
+
+
 def input_fingerprint(folder, *names):
-    """A short hash of the named input files' contents (missing files count as empty).
+    """A short hash of the named input files (missing files count as empty): the contents of
+    small ones (JSON, subtitles), the size and modification time of large ones (audio), which
+    tell as much without reading them. A name may be absolute (an asset outside the folder).
 
     In a stage's parameters it makes the checkpoint follow its inputs: when an earlier stage is
     redone differently, the later stage is redone too.
     """
     digest = hashlib.sha256()
     for name in names:
-        digest.update(name.encode() + b"\0")
+        digest.update(str(name).encode() + b"\0")
+        path = Path(folder) / name
         try:
-            digest.update((Path(folder) / name).read_bytes())
+            stat = path.stat()
+            if stat.st_size > CONTENT_HASH_LIMIT:
+                digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+            else:
+                digest.update(path.read_bytes())
         except OSError:
             pass
         digest.update(b"\0")

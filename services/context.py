@@ -55,6 +55,18 @@ class StageContext:
         os.replace(tmp, path)
         return path
 
+    def read_json(self, name, needed_from=None):
+        """An earlier stage's JSON output ({} when missing, unless `needed_from` names the stage
+        that makes it); a StageError that says what to do when it cannot be read."""
+        try:
+            return json.loads(self.path(name).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            if needed_from is None:
+                return {}
+            raise StageError(f"{name} is missing: run {needed_from} first.") from None
+        except (OSError, ValueError) as exc:
+            raise StageError(f"{name} cannot be read ({exc}); run the stage that makes it again.") from exc
+
     def write_json(self, name, data):
         """Write a JSON output atomically."""
         return self.write_text(name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from services import cookies
 from services.formatting import human_bytes
+from services.validation import is_loopback
 from services.ytdlp_options import (DownloadSettingsError, check_settings, cookies_path,
                                     deno_path, redacted_proxy, ytdlp_options)
 
@@ -377,24 +378,13 @@ def check_database(engine):
     return Check("Database", OK, f"SQLite in WAL mode ({shown})")
 
 
-def _is_loopback(host):
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(str(host).strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_access(settings):
     server = settings.get("server") or {}
     host, token = server.get("host"), server.get("auth_token")
     if token is not None and not isinstance(token, str):
         return Check("Access", WARN, f"server.auth_token is a {type(token).__name__}, not text",
                      "Quote it in config.yaml (auth_token: \"...\").")
-    if _is_loopback(host):
+    if is_loopback(host):
         state = "a token is also required" if token else "no token needed"
         return Check("Access", OK, f"listening on {host} (this machine only); {state}")
     if not token:

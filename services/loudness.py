@@ -5,11 +5,8 @@ import logging
 import math
 import os
 import re
-from contextlib import closing
-
 from services.formatting import format_clock
-from services.media import MediaError, ffmpeg_path
-from services.processes import ProcessFailed, process_lines
+from services.media import MediaError, run_ffmpeg
 
 log = logging.getLogger("ffmpeg")
 
@@ -28,8 +25,9 @@ def _number(text):
     return max(value, SILENCE_FLOOR) if value != math.inf else None
 
 
-def parse_ebur128(lines):
-    """The Summary block's I (LUFS), LRA (LU) and true peak (dBFS) and the curve [(t, S)]."""
+def parse_ebur128(lines, peak=True):
+    """The Summary block's I (LUFS), LRA (LU) and (with `peak`) true peak (dBFS), and the
+    curve [(t, S)]."""
     summary, curve, in_summary, section = {}, [], False, None
     for line in lines:
         if not in_summary:
@@ -50,32 +48,36 @@ def parse_ebur128(lines):
         key = SUMMARY_VALUES.get(name)
         if key and rest.split() and (key != "tp" or section in ("True peak", None)):
             summary[key] = _number(rest.split()[0])
-    missing = [key for key in SUMMARY_VALUES.values() if key not in summary]
+    missing = [key for key in SUMMARY_VALUES.values()
+               if key not in summary and (peak or key != "tp")]
     if missing:
         raise MediaError(f"ffmpeg's ebur128 summary lacks {', '.join(missing)}")
     return {**summary, "curve": curve}
 
 
-def measure(path, cancel, on_progress=None):
-    """Measure `path`: {"i", "lra", "tp", "curve"}; `on_progress(seconds)` as ffmpeg decodes.
+def meter(peak=True, curve=False):
+    """The ebur128 filter: true peak (4x oversampled, slower) and the per-100 ms lines optional."""
+    return f"ebur128=framelog={'info' if curve else 'quiet'}" + (":peak=true" if peak else "")
+
+
+def measure(path, cancel, on_progress=None, curve=True, peak=True, filters=None, duration=None):
+    """Measure `path` (after `filters`, if given): {"i", "lra", "tp", "curve"}, less "tp" without
+    `peak` and with an empty curve without `curve`; `on_progress(seconds)` as ffmpeg decodes.
 
     Raises services.cancel.Cancelled on cancel (the ffmpeg child is killed), MediaError when
     ffmpeg fails or prints no summary.
     """
-    command = [ffmpeg_path(), "-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1",
-               "-i", str(path), "-filter_complex", "ebur128=peak=true:framelog=info",
-               "-f", "null", "-"]
-    log.info("ffmpeg -i %s -filter_complex ebur128=peak=true -f null -", path)
-    stderr = []
+    chain = ",".join(filter(None, [filters, meter(peak, curve)]))
+    lines = []
     try:
-        with closing(process_lines(command, cancel, stderr.append)) as lines:
-            for line in lines:
-                key, _, value = line.strip().partition("=")
-                if key == "out_time_us" and on_progress and value.lstrip("-").isdigit():
-                    on_progress(max(int(value), 0) / 1_000_000)
-    except ProcessFailed as exc:
+        run_ffmpeg(["-i", str(path), "-af", chain, "-f", "null", "-"], cancel, duration,
+                   on_progress, stderr_lines=lines)
+    except MediaError as exc:
         raise MediaError(f"ffmpeg could not measure {os.path.basename(str(path))}: {exc}") from exc
-    return parse_ebur128(stderr)
+    found = parse_ebur128(lines, peak)
+    if not curve:
+        found.pop("curve")
+    return found
 
 
 def downsample(curve, limit=600):
@@ -121,3 +123,10 @@ def chart(curve, lufs, duration, width=600, height=260):
             "target_y": y(lufs), "target": lufs,
             "y_ticks": [(y(v), f"{v:.0f}") for v in range(int(low), int(high) + 1, 10)],
             "x_ticks": [(x(span_t * k / 4), format_clock(span_t * k / 4)) for k in range(5)]}
+
+
+def target(settings):
+    """The loudness target (integrated LUFS, true-peak dBTP) from the settings."""
+    section = settings.get("loudness") or {}
+    return (float(section.get("integrated_lufs", -16.0)),
+            float(section.get("true_peak_dbtp", -1.5)))

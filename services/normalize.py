@@ -12,10 +12,8 @@ the encoder can push peaks over what it was given (the limit is set 1 dB under t
 that); if it still did, the file is made again with the limit lowered by the overshoot (at
 most twice).
 """
-import re
-
-from services.loudness import parse_ebur128
-from services.media import MediaError, run_ffmpeg
+from services.loudness import measure
+from services.media import run_ffmpeg
 
 SAMPLE_RATE = 48000
 TP_MARGIN = 0.3            # dB over the true-peak target that the written file may show
@@ -29,23 +27,6 @@ ENCODER_HEADROOM = 1.0     # dB kept under the true-peak target for inter-sample
 ENCODERS = {"m4a": ["-c:a", "aac", "-b:a", "{bitrate}", "-cutoff", "18000", "-movflags", "+faststart",
                     "-f", "mp4"],
             "mp3": ["-c:a", "libmp3lame", "-b:a", "{bitrate}", "-f", "mp3"]}
-
-def parse_summary(lines):
-    """{"i", "lra", "tp"} from the summary ebur128 prints at the end."""
-    found = parse_ebur128(lines)
-    return {key: found[key] for key in ("i", "lra", "tp")}
-
-
-MEASURING = "ebur128=peak=true:framelog=quiet"
-
-
-def measure(source, cancel, duration=None, on_progress=None):
-    """Integrated loudness (LUFS), loudness range (LU) and true peak (dBTP) of `source`."""
-    lines = []
-    run_ffmpeg(["-i", str(source), "-af", MEASURING, "-f", "null", "-"],
-               cancel, duration, on_progress, stderr_lines=lines)
-    return parse_summary(lines)
-
 
 def encoder_args(fmt, bitrate):
     """ffmpeg output options for `fmt` (m4a or mp3)."""
@@ -70,20 +51,7 @@ def _apply(source, target, gain, limit_db, fmt, bitrate, layout, cancel, duratio
 def _limited_loudness(source, gain, limit_db, cancel):
     """Integrated loudness after the gain and limiter, measured without encoding (the limiter
     takes some loudness away; the gain is raised by that much before the one encode)."""
-    lines = []
-    run_ffmpeg(["-i", str(source), "-af", _chain(gain, limit_db) + ",ebur128=framelog=quiet",
-                "-f", "null", "-"], cancel, stderr_lines=lines)
-    return parse_summary_integrated(lines)
-
-
-def parse_summary_integrated(lines):
-    """Integrated loudness (LUFS) from ebur128's summary (no true peak asked for)."""
-    text = "\n".join(lines)
-    match = re.search(r"^\s*I:\s+(-?[0-9.]+|-inf) LUFS", text[max(text.rfind("Summary:"), 0):],
-                      re.MULTILINE)
-    if match is None:
-        raise MediaError("ebur128 gave no integrated loudness")
-    return -70.0 if match.group(1) == "-inf" else float(match.group(1))
+    return measure(source, cancel, curve=False, peak=False, filters=_chain(gain, limit_db))["i"]
 
 
 def normalize_and_encode(source, target, fmt, bitrate, target_i, target_tp, cancel,
@@ -99,7 +67,7 @@ def normalize_and_encode(source, target, fmt, bitrate, target_i, target_tp, canc
                                            if duration else offset)
 
     if measured is None:
-        measured = measure(source, cancel, duration, part(0.0))
+        measured = measure(source, cancel, part(0.0), curve=False, duration=duration)
     layout = ["-ac", str(channels)] if channels else []
     gain = target_i - measured["i"]
     linear = measured["tp"] + gain <= target_tp - ENCODER_HEADROOM
@@ -112,7 +80,7 @@ def normalize_and_encode(source, target, fmt, bitrate, target_i, target_tp, canc
     for attempt in range(MAX_ATTEMPTS + 1):
         _apply(source, target, gain, limit_db, fmt, bitrate, layout, cancel, duration,
                part(0.5) if attempt == 0 else None)
-        written = measure(target, cancel)
+        written = measure(target, cancel, curve=False)
         if written["tp"] <= target_tp + TP_MARGIN and abs(written["i"] - target_i) <= I_MARGIN:
             break
         if attempt == MAX_ATTEMPTS:

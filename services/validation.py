@@ -1,5 +1,6 @@
 """Checks on everything a client sends to start a run; errors name the offending field."""
 import hashlib
+import ipaddress
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -9,6 +10,16 @@ from services.stages import STAGES_BY_NUMBER
 MAX_URL_LENGTH = 2048
 MAX_EPISODE_NAME = 120
 _EPISODE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
+
+
+def is_loopback(host):
+    """Whether `host` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(str(host).strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class ValidationError(Exception):

@@ -1,24 +1,14 @@
 """Who may use the server: loopback only by default; with `server.auth_token`, token holders."""
 import hmac
-import ipaddress
 
 from flask import current_app, redirect, render_template, request, session, url_for
 
 from routes.errors import api_error, wants_json
+from services.validation import is_loopback
 from webui.config import ConfigError
 
 OPEN_PATHS = ("/healthz", "/static/", "/login")
 HEADER = "X-Auth-Token"
-
-
-def is_loopback(host):
-    """Whether `host` names this machine only (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(host, token):

@@ -18,8 +18,8 @@ from pathlib import Path
 from services.checkpoints import input_fingerprint
 from services.context import StageError
 from services.media import MediaError, probe, run_ffmpeg
-from services.normalize import MEASURING, SAMPLE_RATE, normalize_and_encode, parse_summary
-from services.stages.content_analysis import read_json
+from services import loudness
+from services.normalize import SAMPLE_RATE, normalize_and_encode
 from services.subtitles import to_srt
 
 VERSION = 1
@@ -41,11 +41,15 @@ def settings_of(ctx):
     return section
 
 
+def _assets_folder(ctx):
+    return (Path(ctx.settings.get("data_dir") or ".") / "assets").resolve()
+
+
 def _asset(ctx, name):
     """The path of an asset named in the settings (inside `<data_dir>/assets`), or None."""
     if not name:
         return None
-    root = (Path(ctx.settings.get("data_dir") or ".") / "assets").resolve()
+    root = _assets_folder(ctx)
     path = (root / str(name)).resolve()
     if root not in path.parents or not path.is_file():
         raise StageError(f"The asset {str(name)[:80]!r} is not a file in the data folder's assets/.")
@@ -55,23 +59,12 @@ def _asset(ctx, name):
 def parameters(ctx):
     """Everything that changes the produced audio, and the inputs it is made from."""
     section = settings_of(ctx)
-    loudness = ctx.settings.get("loudness") or {}
-    assets = [section.get(k) for k in ("intro", "outro", "music_bed")]
+    assets = [_assets_folder(ctx) / str(section[k]) for k in ("intro", "outro", "music_bed")
+              if section.get(k)]
     return {"version": VERSION, **{k: section[k] for k in DEFAULTS},
-            "target": [loudness.get("integrated_lufs", -16.0), loudness.get("true_peak_dbtp", -1.5)],
-            "inputs": input_fingerprint(ctx.episode_dir, "segments.json", "analysis.json"),
-            "assets": [_asset_stamp(ctx, name) for name in assets]}
-
-
-def _asset_stamp(ctx, name):
-    if not name:
-        return None
-    path = Path(ctx.settings.get("data_dir") or ".") / "assets" / str(name)
-    try:
-        stat = path.stat()
-    except OSError:
-        return [str(name), None]
-    return [str(name), stat.st_size, int(stat.st_mtime)]
+            "target": list(loudness.target(ctx.settings)),
+            "inputs": input_fingerprint(ctx.episode_dir, "segments.json", "analysis.json",
+                                        "summary.json", "audio_hq.flac", *assets)}
 
 
 def _source(ctx):
@@ -192,13 +185,11 @@ def run(ctx):
         raise StageError(f"production.episode_mode must be one of {', '.join(MODES)}.")
     if fmt not in FORMATS:
         raise StageError(f"production.format must be one of {', '.join(FORMATS)}.")
-    loudness = ctx.settings.get("loudness") or {}
-    target_i = float(loudness.get("integrated_lufs", -16.0))
-    target_tp = float(loudness.get("true_peak_dbtp", -1.5))
+    target_i, target_tp = loudness.target(ctx.settings)
     source = _source(ctx)
-    analysis = read_json(ctx, "analysis.json", "Content Analysis (stage 3)")
-    chosen = read_json(ctx, "segments.json", "Segment Selection (stage 4)").get("segments") or []
-    summary = read_json(ctx, "summary.json")
+    analysis = ctx.read_json("analysis.json", "Content Analysis (stage 3)")
+    chosen = ctx.read_json("segments.json", "Segment Selection (stage 4)").get("segments") or []
+    summary = ctx.read_json("summary.json")
     sentences = analysis.get("sentences") or []
     duration = float(analysis.get("duration") or probe(source)["duration"] or 0.0)
     channels = _channels(source)
@@ -339,7 +330,7 @@ def _program(ctx, section, mode, source, chosen, analysis, duration, channels, i
                      float(section["music_level_db"]))
     planned = offset + program + outro_seconds
     # The mix is measured on its way to the file: pass 1 of the loudness normalisation.
-    graph += f";[out]asplit=2[final][meter];[meter]{MEASURING},anullsink"
+    graph += f";[out]asplit=2[final][meter];[meter]{loudness.meter()},anullsink"
     lines = []
     try:
         run_ffmpeg([*inputs, *extra_inputs, "-filter_complex", graph, "-map", "[final]",
@@ -348,7 +339,8 @@ def _program(ctx, section, mode, source, chosen, analysis, duration, channels, i
                    lambda seconds: ctx.progress(round(seconds, 1), round(planned, 1), "s",
                                                 f"{seconds:.0f} s of {planned:.0f} s mixed"),
                    stderr_lines=lines)
-        measured = parse_summary(lines)
+        measured = loudness.parse_ebur128(lines)
+        measured.pop("curve")
     except MediaError as exc:
         raise StageError(f"The episode could not be mixed: {exc}") from exc
     made = probe(work / "program.wav")["duration"] or planned

@@ -3,7 +3,6 @@
 Chapters come from the uploader when yt-dlp found some in the metadata; otherwise from
 TextTiling over sentence vectors. Speech and silence come from faster-whisper's Silero VAD.
 """
-import json
 
 from services import keywords, speech_map, text_vectors, topics
 from services.checkpoints import input_fingerprint
@@ -27,18 +26,6 @@ def parameters(ctx):
             "max_chapter_seconds": section.get("max_chapter_seconds", 900),
             "window_seconds": section.get("window_seconds", 20),
             "inputs": input_fingerprint(ctx.episode_dir, "transcript.json", "metadata.json")}
-
-
-def read_json(ctx, name, needed_from=None):
-    """An earlier stage's JSON output; a clear StageError when it is missing or broken."""
-    try:
-        return json.loads(ctx.path(name).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        if needed_from is None:
-            return {}
-        raise StageError(f"{name} is missing: run {needed_from} first.") from None
-    except (OSError, ValueError) as exc:
-        raise StageError(f"{name} cannot be read ({exc}); run the stage that makes it again.") from exc
 
 
 def _creator_chapters(metadata, sentences, duration):
@@ -82,8 +69,8 @@ def run(ctx):
     """Split sentences, find chapters, extract keywords and measure speech and silence."""
     section = settings_of(ctx)
     ctx.sub_stage("Splitting sentences")
-    transcript = read_json(ctx, "transcript.json", "Transcription (stage 2)")
-    metadata = read_json(ctx, "metadata.json")
+    transcript = ctx.read_json("transcript.json", "Transcription (stage 2)")
+    metadata = ctx.read_json("metadata.json")
     duration = float(transcript.get("duration") or metadata.get("duration") or 0.0)
     sentences = split_sentences(transcript)
     if not sentences:

@@ -17,11 +17,10 @@ from pathlib import Path
 import jinja2
 
 from services import loudness
-from services.checkpoints import CHECKPOINT_FILE, list_files
+from services.checkpoints import CHECKPOINT_FILE, input_fingerprint, list_files
 from services.formatting import format_clock, human_bytes
 from services.media import MediaError, ffmpeg_path, probe
 from services.processes import ProcessFailed, process_lines
-from services.stages.content_analysis import read_json
 
 OUTPUTS = ("manifest.json", "report.html")
 VERSION = 1
@@ -37,38 +36,18 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "report_templates"
 SRT_TIME = re.compile(r"(\d+):(\d{2}):(\d{2})[,.](\d{3})")
 
 
-def target(ctx):
-    """The loudness target (integrated LUFS, true-peak dBTP) from the settings."""
-    settings = ctx.settings.get("loudness") or {}
-    return (float(settings.get("integrated_lufs", -16.0)),
-            float(settings.get("true_peak_dbtp", -1.5)))
-
-
-def inputs_fingerprint(folder):
-    """A hash of production.json and metadata.json, and the sizes and times of the audio,
-    subtitles and transcript: as telling as hashing the audio, without reading it."""
-    folder = Path(folder)
-    digest = hashlib.sha256()
-    for name in ("production.json", "metadata.json"):
-        try:
-            digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
-        except OSError:
-            pass
-    names = ["episode.m4a", "episode.mp3", "transcript.json"]
-    names += sorted(f"clips/{p.name}" for p in (folder / "clips").glob("*") if p.is_file())
-    for name in names:
-        try:
-            stat = (folder / name).stat()
-        except OSError:
-            continue
-        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
-    return digest.hexdigest()[:16]
+def inputs(folder):
+    """The files a report is made from: the plan, the metadata, the episode, its clips and the
+    transcript."""
+    clips = sorted(f"clips/{p.name}" for p in (Path(folder) / "clips").glob("*") if p.is_file())
+    return ["production.json", "metadata.json", "episode.m4a", "episode.mp3", "transcript.json",
+            *clips]
 
 
 def parameters(ctx):
     """What decides whether an earlier report can be reused."""
-    return {"version": VERSION, "target": list(target(ctx)),
-            "inputs": inputs_fingerprint(ctx.episode_dir)}
+    return {"version": VERSION, "target": list(loudness.target(ctx.settings)),
+            "inputs": input_fingerprint(ctx.episode_dir, *inputs(ctx.episode_dir))}
 
 
 def finding(level, check, message):
@@ -308,8 +287,8 @@ def _check_all(ctx, production, present, goal, findings):
         findings.append(finding("warning", "loudness", f"stage 6 aimed at {planned['target_lufs']} "
                                 f"LUFS / {planned.get('target_tp')} dBTP; the settings now ask for "
                                 f"{goal[0]} / {goal[1]}"))
-    transcript = read_json(ctx, "transcript.json")
-    duration = float(transcript.get("duration") or read_json(ctx, "metadata.json").get("duration")
+    transcript = ctx.read_json("transcript.json")
+    duration = float(transcript.get("duration") or ctx.read_json("metadata.json").get("duration")
                      or 0)
     if not transcript:
         findings.append(finding("warning", "transcript coverage", "there is no transcript.json"))
@@ -348,8 +327,8 @@ def _file_list(ctx, durations):
 def run(ctx):
     """Measure the episode and clips, check them, write manifest.json and report.html."""
     ctx.sub_stage("Measuring loudness and peaks")
-    production = read_json(ctx, "production.json", "Audio Production (stage 6)")
-    goal = target(ctx)
+    production = ctx.read_json("production.json", "Audio Production (stage 6)")
+    goal = loudness.target(ctx.settings)
     findings = []
     present = _measure_all(ctx, _expected_outputs(ctx, production), findings)
 
@@ -359,7 +338,7 @@ def run(ctx):
     ctx.progress(1, 1, "steps", f"verdict: {verdict}")
 
     ctx.sub_stage("Writing report")
-    checkpoints = read_json(ctx, CHECKPOINT_FILE)
+    checkpoints = ctx.read_json(CHECKPOINT_FILE)
     from services.stages import STAGES  # here, not at import: that package imports this module
 
     measurements = {"episode": None, "clips": []}
@@ -383,7 +362,7 @@ def run(ctx):
         "versions": tool_versions(ctx.cancel),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    metadata = read_json(ctx, "metadata.json")
+    metadata = ctx.read_json("metadata.json")
     episode = next((p for p in present if p["role"] == "episode"), None)
     chart = None
     if episode and episode.get("measured"):

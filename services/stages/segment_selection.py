@@ -12,7 +12,6 @@ import numpy as np
 from services import speech_map, text_vectors
 from services.checkpoints import input_fingerprint
 from services.formatting import format_clock
-from services.stages.content_analysis import read_json
 
 OUTPUTS = ("segments.json",)
 VERSION = 1
@@ -127,8 +126,8 @@ def run(ctx):
     """Score candidate windows and keep the best `count` (default 3)."""
     section = settings_of(ctx)
     ctx.sub_stage("Scoring candidates")
-    analysis = read_json(ctx, "analysis.json", "Content Analysis (stage 3)")
-    metadata = read_json(ctx, "metadata.json")
+    analysis = ctx.read_json("analysis.json", "Content Analysis (stage 3)")
+    metadata = ctx.read_json("metadata.json")
     sentences = analysis.get("sentences") or []
     duration = float(analysis.get("duration") or 0.0)
     speech = [tuple(item) for item in (analysis.get("speech") or {}).get("segments") or []]

@@ -11,7 +11,6 @@ from services import keywords, text_vectors
 from services.checkpoints import input_fingerprint
 from services.formatting import format_clock
 from services.llm import LlmError, chat_json
-from services.stages.content_analysis import read_json
 from services.youtube_chapters import chapter_lines, check_chapter_lines
 
 OUTPUTS = ("summary.md", "chapters.txt", "summary.json")
@@ -102,9 +101,9 @@ def markdown(title, summary, chapters, keywords_list, highlights):
 def run(ctx):
     """Summarise the episode and its chapters, title the chapters, write the chapter list."""
     ctx.sub_stage("Summarizing episode")
-    analysis = read_json(ctx, "analysis.json", "Content Analysis (stage 3)")
-    segments = read_json(ctx, "segments.json").get("segments") or []
-    metadata = read_json(ctx, "metadata.json")
+    analysis = ctx.read_json("analysis.json", "Content Analysis (stage 3)")
+    segments = ctx.read_json("segments.json").get("segments") or []
+    metadata = ctx.read_json("metadata.json")
     sentences = analysis.get("sentences") or []
     chapters = [dict(c) for c in analysis.get("chapters") or []]
     duration = float(analysis.get("duration") or 0.0)
