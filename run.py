@@ -13,8 +13,10 @@ def _parse(argv):
     commands = parser.add_subparsers(dest="command")
     process = commands.add_parser("process", help="run the pipeline on URL in this terminal")
     process.add_argument("url")
-    process.add_argument("--preset", default="default")
-    process.add_argument("--stages", default="1,2", help="comma-separated stage numbers, e.g. 1,2")
+    process.add_argument("--preset", default="default",
+                         help="a preset's name (see /presets); default: config.yaml as it is")
+    process.add_argument("--stages", help="comma-separated stage numbers, e.g. 1,2 (default: the "
+                         "preset's stages, or 1,2)")
     process.add_argument("--episode", help="episode folder name under <data_dir>/episodes")
     doctor = commands.add_parser("doctor", help="check that everything the pipeline needs works")
     doctor.add_argument("--quick", action="store_true",
@@ -44,12 +46,13 @@ def process(args):
     request = {"youtube_url": args.url, "selected_stages": args.stages, "preset": args.preset,
                "episode_directory": args.episode}
     try:
-        spec, name = pipeline.validate(request)
+        with app.app_context():
+            spec, name, effective = pipeline.validate(request)
     except ValidationError as exc:
         sys.exit(f"error: {exc.field}: {exc.message}")
     bars = TerminalProgress(spec.session_id)
     pipeline.recorder.add_listener(bars)
-    pipeline.store.create_run(spec, name)
+    pipeline.store.create_run(spec, name, effective)
     pipeline.manager.submit(spec)
     try:
         while not bars.done.wait(0.5):
@@ -60,7 +63,7 @@ def process(args):
     pipeline.manager.wait_idle(10)
     _print_summary(spec.episode_dir)
     print(f"episode folder: {spec.episode_dir}")
-    return 0 if bars.status == "completed" else 1
+    return 0 if bars.status in ("completed", "awaiting_selection") else 1
 
 
 def _print_summary(folder):

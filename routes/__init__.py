@@ -3,7 +3,8 @@
 
 def register_blueprints(app):
     """Register every blueprint and the error handlers on `app`."""
-    from routes import dashboard, doctor, errors, feed, health, pipeline, runs
+    from routes import (assets, dashboard, doctor, errors, feed, health, pipeline, presets, runs,
+                        segments)
 
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(pipeline.bp)
@@ -11,4 +12,7 @@ def register_blueprints(app):
     app.register_blueprint(doctor.bp)
     app.register_blueprint(runs.bp)
     app.register_blueprint(feed.bp)
+    app.register_blueprint(presets.bp)
+    app.register_blueprint(segments.bp)
+    app.register_blueprint(assets.bp)
     errors.register(app)

@@ -2,12 +2,17 @@
 from flask import Blueprint, render_template, request
 
 from routes.doctor import failing_components
+from services import presets
 from services.stages import STAGES
+from webui import preset_store
 from webui.extensions import db
 from webui.models import Run
 
 bp = Blueprint("dashboard", __name__)
 RECENT_RUNS = 10
+# The preset fields the dashboard offers to change for one run.
+OVERRIDES = ("clip_count", "review_segments", "episode_mode", "language", "loudness_lufs",
+             "output_format")
 
 
 def render_dashboard(form=None, error=None):
@@ -17,6 +22,7 @@ def render_dashboard(form=None, error=None):
     if not session_id and recent and recent[0].state in ("queued", "running", "awaiting_selection"):
         session_id = recent[0].session_id
     form = form or {}
+    saved = preset_store.all_presets()
     selected = form.get("selected_stages") or ["1", "2"]
     if isinstance(selected, str):
         selected = [part.strip() for part in selected.split(",")]
@@ -29,6 +35,9 @@ def render_dashboard(form=None, error=None):
         recent=recent,
         session_id=session_id,
         failing=failing_components(),
+        presets=saved,
+        override_fields=[presets.FIELDS_BY_NAME[name] for name in OVERRIDES],
+        overrides=form.get("options") or {},
     )
 
 

@@ -7,6 +7,7 @@ from webui.pipeline import ResumeRefused
 
 bp = Blueprint("pipeline", __name__)
 MAX_SESSION_ID = 64
+OVERRIDE_PREFIX = "opt_"   # form fields that override one preset field for one run
 
 
 def _pipeline():
@@ -26,7 +27,8 @@ def _request_data():
         data = {key: request.form.get(key) for key in request.form}
         stages = request.form.getlist("selected_stages")
         data["selected_stages"] = stages if len(stages) != 1 else stages[0]
-        data["options"] = {}
+        data["options"] = {key[len(OVERRIDE_PREFIX):]: value for key, value in request.form.items()
+                           if key.startswith(OVERRIDE_PREFIX) and value != ""}
         return data, None
     return None, api_error(415, "unsupported_media_type",
                            "Send JSON (application/json) or a form.", "body")
@@ -68,6 +70,21 @@ def resume(session_id):
     if _from_browser_form():
         return redirect(url_for("dashboard.index", session=session_id), code=303)
     return jsonify({"status": status, "session_id": session_id, "monitoring_enabled": True}), 202
+
+
+@bp.post("/api/pipeline/reselect/<session_id>")
+def reselect(session_id):
+    """A new run that reuses stages 1-4 and waits for a new segment selection, then 5-7."""
+    try:
+        result = _pipeline().reselect(session_id) if len(session_id) <= MAX_SESSION_ID else None
+    except ResumeRefused as exc:
+        return api_error(409, "no_selection", str(exc), "session_id")
+    if result is None:
+        return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
+    status, new_id = result
+    if _from_browser_form():
+        return redirect(url_for("dashboard.index", session=new_id), code=303)
+    return jsonify({"status": status, "session_id": new_id, "monitoring_enabled": True}), 202
 
 
 def _cancel(session_id):

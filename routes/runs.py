@@ -3,16 +3,19 @@ files, and the insights as JSON for the live monitor."""
 from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, jsonify, render_template, request,
-                   send_from_directory)
+                   send_from_directory, url_for)
 from werkzeug.security import safe_join
 
 from routes.errors import api_error
 from routes.insights import insights_json, load_insights, render_markdown
+from routes.transcript_data import has_transcript, load_transcript
+from services import presets
 from services.checkpoints import list_outputs
 from services.formatting import format_clock, human_bytes
 from services.stages import STAGES, get_stage
 from webui.extensions import db
-from webui.pipeline import RESUMABLE_STATES
+from webui.pipeline import FINISHED_STATES, RESUMABLE_STATES
+from webui.review import has_selection
 from webui.models import Run, utcnow
 
 bp = Blueprint("runs", __name__)
@@ -113,7 +116,9 @@ def detail(session_id):
                            outputs=outputs, has_report=has_report,
                            insights=load_insights(folder),
                            active=run.state in ACTIVE_STATES,
-                           resumable=run.state in RESUMABLE_STATES)
+                           resumable=run.state in RESUMABLE_STATES,
+                           settings=run_settings(run),
+                           can_reselect=run.state in FINISHED_STATES and has_selection(folder))
 
 
 @bp.get("/api/runs/<session_id>/insights")
@@ -123,6 +128,34 @@ def insights(session_id):
     if run is None:
         return unknown_run()
     return jsonify(insights_json(_episode_folder(run)))
+
+
+@bp.get("/api/runs/<session_id>/transcript")
+def transcript(session_id):
+    """The run's timed sentences and chapters, and the URL of its audio (None when missing)."""
+    run = run_or_none(session_id)
+    if run is None:
+        return unknown_run()
+    folder = _episode_folder(run)
+    found = load_insights(folder)
+    audio = (url_for("runs.file", session_id=run.session_id, name=found["audio"])
+             if found["audio"] else None)
+    chapters = [{key: chapter[key] for key in ("start", "end", "title")}
+                for chapter in found["chapters"]]
+    return jsonify(dict(load_transcript(folder), chapters=chapters, audio=audio))
+
+
+@bp.app_template_global("has_transcript")
+def run_has_transcript(run):
+    """Whether the run page shows the transcript viewer."""
+    return has_transcript(_episode_folder(run))
+
+
+def run_settings(run):
+    """The preset fields the run used, labelled, for its page (older runs: none stored)."""
+    fields = presets.FIELDS_BY_NAME
+    return [(fields[name].label, value) for name, value in (run.settings or {}).items()
+            if name in fields]
 
 
 def run_or_none(session_id):

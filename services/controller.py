@@ -37,6 +37,13 @@ class RunSpec:
     options: dict = field(default_factory=dict)
     preset: str = "default"
     done_stages: tuple = ()  # stages this run already completed (when it is resumed)
+    settings: dict = None    # the run's effective settings (config + preset + overrides)
+    elapsed_before: float = 0.0   # working seconds of earlier passes (resumed or continued)
+    progress_floor: float = 0.0   # overall progress already shown, never shown lower
+
+
+class AwaitingSelection(Exception):
+    """Stage 4 proposed segments and the run waits for the user's selection."""
 
 
 class PipelineController:
@@ -44,13 +51,15 @@ class PipelineController:
 
     def __init__(self, spec, settings, recorder, store, estimator=None, on_finished=None):
         self.spec = spec
-        self.settings = settings
+        self.settings = spec.settings or settings
         self.recorder = recorder
         self.store = store
         self.cancel_token = CancelToken()
         self.on_finished = on_finished
         self.definitions = [get_stage(number) for number in spec.stages]
         self.tracker = ProgressTracker(self.definitions, estimator or Estimator())
+        self.tracker.started -= spec.elapsed_before
+        self.tracker.overall = min(max(spec.progress_floor, 0.0), 100.0)
         self.lock = recorder.locked(spec.session_id)
         self.state = "queued"
         self._dirty = False
@@ -134,7 +143,8 @@ class PipelineController:
             try:
                 self.spec.episode_dir.mkdir(parents=True, exist_ok=True)
                 self.state = "running"
-                self.store.update_run(session_id, state="running", started=True)
+                self.store.update_run(session_id, state="running",
+                                      started=not self.spec.elapsed_before)
                 self._load_known_media()
                 log.info("Run started: stages %s on %s", self.spec.stages, self.spec.url)
                 ticker.start()
@@ -142,8 +152,12 @@ class PipelineController:
                     self.cancel_token.raise_if_cancelled()
                     if definition.number in self.spec.done_stages:
                         self._skip_done_stage(index, definition)
-                    else:
-                        self._run_stage(index, definition)
+                        continue
+                    self._run_stage(index, definition)
+                    if definition.key == "segment_selection" and self._review_wanted():
+                        raise AwaitingSelection()
+            except AwaitingSelection:
+                status = "awaiting_selection"
             except Cancelled:
                 status = "cancelled"
             except (StageError, MediaError) as exc:
@@ -156,6 +170,9 @@ class PipelineController:
             self._finish(status, error)
         if self.on_finished:
             self.on_finished(self)
+
+    def _review_wanted(self):
+        return bool((self.settings.get("segments") or {}).get("review"))
 
     def _load_known_media(self):
         try:
@@ -245,8 +262,26 @@ class PipelineController:
             "recoverable": isinstance(exc, (StageError, MediaError)),
         })
 
+    def _await_selection(self):
+        """Stop here until the user confirms a selection; the run's slot is given back."""
+        session_id = self.spec.session_id
+        message = "Segments proposed: review them, then Continue"
+        with self.lock:
+            self.state = "awaiting_selection"
+            self.tracker.complete("awaiting_selection", message)
+            payload = self.tracker.payload()
+            payload["review_url"] = f"/runs/{session_id}/segments"
+            self._emit(events.PROGRESS, payload)
+            self._emit(events.UPDATE, payload)
+        self.store.update_run(session_id, state="awaiting_selection", waiting=True,
+                              progress=self.tracker.overall)
+        log.info("%s; the run waits at %s", message, payload["review_url"])
+
     def _finish(self, status, error):
         session_id = self.spec.session_id
+        if status == "awaiting_selection":
+            self._await_selection()
+            return
         messages = {"completed": "Run completed", "cancelled": "Run cancelled",
                     "failed": f"Run failed: {error}"}
         with self.lock:

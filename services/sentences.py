@@ -6,7 +6,7 @@ MAX_SENTENCE_SECONDS = 30.0   # a run-on stretch without punctuation is cut here
 MAX_SENTENCE_WORDS = 60
 
 
-def _words(transcript):
+def transcript_words(transcript):
     """Every word of the transcript with its times; segments without words are spread evenly."""
     words = []
     for segment in transcript.get("segments") or []:
@@ -39,7 +39,7 @@ def split_sentences(transcript):
                               "text": text, "words": len(current)})
             current.clear()
 
-    for word in _words(transcript):
+    for word in transcript_words(transcript):
         current.append(word)
         too_long = (word["end"] - current[0]["start"] > MAX_SENTENCE_SECONDS
                     or len(current) >= MAX_SENTENCE_WORDS)

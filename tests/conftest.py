@@ -151,6 +151,11 @@ class RecordingClient:
         events = self.wait_for(lambda got: any(k == kind for k, *_ in got), timeout)
         return next(data for k, data, _ in events if k == kind)
 
+    def wait_kind_where(self, kind, predicate, timeout=60):
+        """Wait for the first event of `kind` whose data satisfies `predicate`; returns it."""
+        events = self.wait_for(lambda got: any(k == kind and predicate(d) for k, d, _ in got), timeout)
+        return next(data for k, data, _ in events if k == kind and predicate(data))
+
     def run_events(self):
         """Received run events (those with a seq), in arrival order."""
         with self.lock:

@@ -48,8 +48,12 @@ def create_app(test_config=None, config_file=None):
 
     from webui import models  # noqa: F401 - the tables must be known before create_all
 
+    from webui.preset_store import seed
+    from webui.schema import upgrade
+
     with app.app_context():
-        db.create_all()
+        upgrade(db)
+        seed(settings.get("presets"))
 
     from routes import register_blueprints
     from webui import access, csrf

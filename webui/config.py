@@ -34,6 +34,7 @@ DEFAULTS = {
                    "music_bed": None, "music_level_db": -20.0, "music_fade_seconds": 2.0},
     "loudness": {"integrated_lufs": -16.0, "true_peak_dbtp": -1.5},
     "logging": {"level": "INFO"},
+    "presets": [],
     "socketio": {"async_mode": "threading", "message_queue": None},
     "feed": {"title": "YouTube Pipeline episodes",
              "description": "Episodes produced by the YouTube Pipeline.",

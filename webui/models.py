@@ -1,4 +1,4 @@
-"""Database tables: runs, their stage runs (the history behind time estimates), and events."""
+"""Database tables: runs, their stage runs (the history behind time estimates), events, presets."""
 from datetime import datetime, timezone
 
 from sqlalchemy import event as sa_event
@@ -19,6 +19,10 @@ def iso(moment):
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _naive(moment):
+    return moment.replace(tzinfo=None) if moment.tzinfo is not None else moment
 
 
 @sa_event.listens_for(Engine, "connect")
@@ -44,6 +48,7 @@ class Run(db.Model):
     selected_stages = db.Column(db.JSON, nullable=False)
     preset = db.Column(db.String(80), nullable=False, default="default")
     options = db.Column(db.JSON, nullable=False, default=dict)
+    settings = db.Column(db.JSON)  # the effective preset fields the run used (services/presets.py)
     episode_dir = db.Column(db.Text, nullable=False)
     media_duration = db.Column(db.Float)
     progress = db.Column(db.Float, nullable=False, default=0.0)
@@ -52,21 +57,18 @@ class Run(db.Model):
     started_at = db.Column(db.DateTime)
     finished_at = db.Column(db.DateTime)
     error = db.Column(db.Text)
+    waiting_since = db.Column(db.DateTime)  # set while awaiting_selection
+    waited_seconds = db.Column(db.Float, nullable=False, default=0.0, server_default="0")
     stage_runs = db.relationship("StageRun", back_populates="run", order_by="StageRun.stage",
                                  cascade="all, delete-orphan")
 
     @property
     def duration(self):
-        """Seconds from start to end (or to now while running)."""
+        """Working seconds from start to end (or to now): time awaiting a selection left out."""
         if not self.started_at:
             return None
-        end = self.finished_at or utcnow().replace(tzinfo=None)
-        start = self.started_at
-        if end.tzinfo is not None:
-            end = end.replace(tzinfo=None)
-        if start.tzinfo is not None:
-            start = start.replace(tzinfo=None)
-        return max((end - start).total_seconds(), 0.0)
+        end = _naive(self.waiting_since or self.finished_at or utcnow())
+        return max((end - _naive(self.started_at)).total_seconds() - (self.waited_seconds or 0.0), 0.0)
 
 
 class StageRun(db.Model):
@@ -100,3 +102,22 @@ class Event(db.Model):
 
     __table_args__ = (db.UniqueConstraint("session_id", "seq"),
                       db.Index("ix_event_session_seq", "session_id", "seq"))
+
+
+class Preset(db.Model):
+    """A named workflow: the stages to run and the preset fields of services/presets.py."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(80), unique=True, nullable=False)
+    description = db.Column(db.Text, nullable=False, default="")
+    stages = db.Column(db.JSON, nullable=False)
+    settings = db.Column(db.JSON, nullable=False, default=dict)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class AppState(db.Model):
+    """Small facts the application keeps about itself (e.g. that presets were seeded)."""
+
+    key = db.Column(db.String(80), primary_key=True)
+    value = db.Column(db.JSON)

@@ -1,25 +1,38 @@
 """The web side of the pipeline: validated requests become runs; snapshots for pages and sockets."""
 import uuid
+from datetime import timezone
 from pathlib import Path
 
+from services import presets
+from services.checkpoints import list_outputs
 from services.controller import PipelineController, RunSpec
 from services.context import StageContext
 from services.estimation import Estimator, timing_signature
 from services.manager import RunManager
 from services import events
 from services.events import EventRecorder, utc_timestamp
+from services.selection import SelectionError  # noqa: F401 - raised through confirm_selection
 from services.stages import STAGES_BY_NUMBER, get_stage
 from services.validation import ValidationError, episode_directory, parse_stages, validate_url
-from webui import log_handler
+from webui import log_handler, preset_store, review
 from webui.extensions import db
 from webui.models import Run, iso, utcnow
 from webui.store import SqlRunStore
 
 FINISHED_STATES = ("completed", "failed", "cancelled", "interrupted")
 RESUMABLE_STATES = ("interrupted", "failed", "cancelled")
-LIVE_STATES = ("running", "awaiting_selection")
+LIVE_STATES = ("running",)   # a run awaiting a selection survives a restart as it is
 DONE_STAGE_STATES = ("completed", "reused")
 MAX_OPTIONS = 50
+
+
+def _aware(moment):
+    """A stored datetime as timezone-aware UTC (SQLite gives them back naive)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _done_stages(run):
+    return [s.stage for s in run.stage_runs if s.state in DONE_STAGE_STATES]
 
 
 class ResumeRefused(Exception):
@@ -58,24 +71,65 @@ class Pipeline:
             signatures[stage.key] = timing_signature(stage.parameters_for(ctx))
         return Estimator(self.store.stage_history(spec.preset, signatures))
 
+    def settings_of(self, run):
+        """The effective settings of a stored run: the configuration with its preset fields."""
+        return presets.apply(self.settings, run.settings or {})
+
+    def _asset_exists(self, name):
+        from services.assets import exists
+
+        return exists(self.settings["data_dir"], name)
+
+    def _preset(self, data):
+        """The named preset (None for "default": the configuration as it is), or ValidationError."""
+        name = data.get("preset")
+        if name in (None, "", "default"):
+            return None
+        preset = preset_store.by_name(name) if isinstance(name, str) else None
+        if preset is None:
+            known = ", ".join(p.name for p in preset_store.all_presets()) or "none yet"
+            raise ValidationError("preset", f"There is no preset named {str(name)[:80]!r}; the "
+                                  f"presets are: {known}.", "unknown_preset")
+        return preset
+
+    def _effective(self, preset, options):
+        """The preset fields a run uses: configuration, then preset, then the run's overrides."""
+        overrides = {key: value for key, value in options.items() if key in presets.FIELDS_BY_NAME}
+        values, errors = presets.validate(overrides, self._asset_exists, partial=True)
+        if errors:
+            field, message = next(iter(errors.items()))
+            raise ValidationError(f"options.{field}", message, "invalid_option")
+        layers = [preset.settings if preset else {}, values]
+        effective = presets.field_values(presets.apply(self.settings, *layers))
+        for field in presets.FIELDS:
+            name = effective.get(field.name)
+            if field.kind == "asset" and name and not self._asset_exists(name):
+                where = f"The preset '{preset.name}'" if preset else "The configuration"
+                raise ValidationError("preset", f"{where} uses the audio file '{name}' as its "
+                                      f"{field.label.lower()}, but it is no longer among the "
+                                      "assets; upload it again or edit the preset.", "missing_asset")
+        return effective
+
     def validate(self, data):
-        """A RunSpec from request data, or ValidationError."""
+        """A RunSpec (with its effective preset fields) from request data, or ValidationError."""
         if not isinstance(data, dict):
             raise ValidationError("body", "Send a JSON object or a form.", "invalid_body")
         url = validate_url(data.get("youtube_url"))
-        stages = parse_stages(data.get("selected_stages", [1, 2]))
+        preset = self._preset(data)
+        stages_value = data.get("selected_stages")
+        if stages_value is None:
+            stages_value = preset.stages if preset else [1, 2]
+        stages = parse_stages(stages_value)
         name, folder = episode_directory(self.episodes_root, data.get("episode_directory"), url)
-        preset = data.get("preset") or "default"
-        if not isinstance(preset, str) or preset != "default":
-            raise ValidationError("preset", "Unknown preset; the only preset for now is 'default'.",
-                                  "unknown_preset")
         options = data.get("options") or {}
         if not isinstance(options, dict) or len(options) > MAX_OPTIONS:
             raise ValidationError("options", "options must be an object of at most 50 settings.")
+        effective = self._effective(preset, options)
         self._check_inputs(stages, folder)
         spec = RunSpec(session_id=uuid.uuid4().hex, url=url, stages=stages, episode_dir=folder,
-                       options=options, preset=preset)
-        return spec, name
+                       options=options, preset=preset.name if preset else "default",
+                       settings=presets.apply(self.settings, effective))
+        return spec, name, effective
 
     @staticmethod
     def _check_inputs(stages, folder):
@@ -98,18 +152,19 @@ class Pipeline:
 
         While a run of the same URL and stages is running or queued, its id is returned instead.
         """
-        spec, name = self.validate(data)
+        spec, name, effective = self.validate(data)
         active = self.manager.find_active(spec.url, spec.stages)
         if active is not None:
             return active[1], active[0], True
-        self.store.create_run(spec, name)
+        self.store.create_run(spec, name, effective)
         return self.manager.submit(spec), spec.session_id, False
 
-    def _spec_for(self, run, done_stages=()):
+    def _spec_for(self, run, done_stages=(), elapsed=0.0):
         return RunSpec(session_id=run.session_id, url=run.url, stages=list(run.selected_stages),
                        episode_dir=Path(self.episodes_root) / run.episode_dir,
                        options=dict(run.options or {}), preset=run.preset,
-                       done_stages=tuple(done_stages))
+                       done_stages=tuple(done_stages), settings=self.settings_of(run),
+                       elapsed_before=elapsed, progress_floor=run.progress or 0.0)
 
     def recover(self):
         """After a restart: runs left running become `interrupted`; queued runs queue again."""
@@ -126,8 +181,9 @@ class Pipeline:
                     stage.finished_at = run.finished_at
                 interrupted.append((run.session_id, stage.stage if stage else None, run.error))
             db.session.commit()
-            queued = [self._spec_for(run) for run in db.session.scalars(
-                db.select(Run).where(Run.state == "queued").order_by(Run.id))]
+            queued = [self._spec_for(run, _done_stages(run), run.duration or 0.0)
+                      for run in db.session.scalars(
+                          db.select(Run).where(Run.state == "queued").order_by(Run.id))]
         for session_id, stage, message in interrupted:
             self.recorder.emit(session_id, events.ERROR, {
                 "stage": stage, "error": {"type": "Interrupted", "message": message},
@@ -138,30 +194,122 @@ class Pipeline:
         return len(interrupted), len(queued)
 
     def resume(self, session_id):
-        """Run an interrupted, failed or cancelled run again from its last completed stage."""
+        """Run an interrupted, failed or cancelled run again from its last completed stage.
+
+        A run stopped while it waited for a selection (stage 4 done, not yet confirmed) waits
+        again instead.
+        """
+        with self.recorder.locked(session_id):
+            run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
+            if run is None:
+                return None
+            db.session.refresh(run)
+            if run.state not in RESUMABLE_STATES or self.manager.controller(session_id):
+                raise ResumeRefused(f"A {run.state} run cannot be resumed; only interrupted, "
+                                    "failed or cancelled runs can.")
+            done = _done_stages(run)
+            for stage in run.stage_runs:
+                if stage.stage not in done:
+                    stage.state, stage.error, stage.finished_at = "pending", None, None
+            if run.finished_at is not None and run.started_at is not None:
+                run.waited_seconds = (run.waited_seconds or 0.0) + max(
+                    (utcnow() - _aware(run.finished_at)).total_seconds(), 0.0)
+            run.error, run.finished_at = None, None
+            if self._waits_for_selection(run, done):
+                run.state, run.waiting_since = "awaiting_selection", utcnow()
+                db.session.commit()
+                self._announce_waiting(run)
+                return "awaiting_selection"
+            run.state = "queued"
+            db.session.commit()
+            return self.manager.submit(self._spec_for(run, done, run.duration or 0.0))
+
+    def _waits_for_selection(self, run, done):
+        stage_4 = get_stage(4)
+        if stage_4.number not in done or not (self.settings_of(run).get("segments") or {}).get("review"):
+            return False
+        saved = review.review_data(self, run)
+        return saved["status"] != "confirmed"
+
+    def _announce_waiting(self, run):
+        self.recorder.emit(run.session_id, events.PROGRESS, {
+            "title": run.title, "stage": 4, "stage_key": "segment_selection",
+            "stage_name": get_stage(4).name, "stage_description": get_stage(4).description,
+            "sub_stage": "Awaiting review", "sub_progress": None, "stage_progress": 100.0,
+            "progress": round(run.progress or 0.0, 2), "status": "awaiting_selection",
+            "message": "Segments proposed: review them, then Continue",
+            "time_elapsed": round(run.duration or 0.0, 1), "estimated_remaining": None,
+            "error": None, "review_url": f"/runs/{run.session_id}/segments"})
+        self.recorder.forget(run.session_id)
+
+    def continue_run(self, run):
+        """Run the stages after the review (called with the run's lock held)."""
+        if run.waiting_since is not None:
+            run.waited_seconds = (run.waited_seconds or 0.0) + max(
+                (utcnow() - _aware(run.waiting_since)).total_seconds(), 0.0)
+            run.waiting_since = None
+        done = _done_stages(run)
+        run.state = "queued"
+        db.session.commit()
+        return self.manager.submit(self._spec_for(run, done, run.duration or 0.0))
+
+    def review_data(self, session_id):
+        """The segment page's data, or None for an unknown run."""
+        run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
+        return None if run is None else review.review_data(self, run)
+
+    def confirm_selection(self, session_id, segments, accept_warnings=False):
+        """Store the confirmed selection of a waiting run and go on; SelectionError if refused."""
+        return review.confirm(self, session_id, segments, accept_warnings)
+
+    def reselect(self, session_id):
+        """A new run that reuses stages 1-4 of this run's episode and waits for a new selection.
+
+        Returns (status, new session id), None for an unknown run; ResumeRefused when the
+        episode has no segments to choose from or the run is still live.
+        """
         run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
         if run is None:
             return None
-        if run.state not in RESUMABLE_STATES or self.manager.controller(session_id):
-            raise ResumeRefused(f"A {run.state} run cannot be resumed; only interrupted, failed "
-                                "or cancelled runs can.")
-        done = [s.stage for s in run.stage_runs if s.state in DONE_STAGE_STATES]
-        for stage in run.stage_runs:
-            if stage.stage not in done:
-                stage.state, stage.error, stage.finished_at = "pending", None, None
-        run.state, run.error, run.finished_at = "queued", None, None
-        db.session.commit()
-        return self.manager.submit(self._spec_for(run, done))
+        folder = Path(self.episodes_root) / run.episode_dir
+        if run.state not in FINISHED_STATES or not review.has_selection(folder):
+            raise ResumeRefused("A new selection needs a finished run whose episode has "
+                                "segments (stage 4).")
+        effective = dict(run.settings or presets.field_values(self.settings), review_segments=True)
+        stages = sorted({4} | {n for n in run.selected_stages if n > 4})
+        spec = RunSpec(session_id=uuid.uuid4().hex, url=run.url, stages=stages, episode_dir=folder,
+                       options={k: v for k, v in (run.options or {}).items() if k != "force"},
+                       preset=run.preset, settings=presets.apply(self.settings, effective))
+        self.store.create_run(spec, run.episode_dir, effective)
+        return self.manager.submit(spec), spec.session_id
 
     def cancel(self, session_id):
         """Cancel a run: "cancelling", "cancelled", "not_running", or None when unknown."""
         status = self.manager.cancel(session_id)
         if status is not None:
             return status
-        run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
-        if run is None:
-            return None
+        with self.recorder.locked(session_id):
+            run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
+            if run is None:
+                return None
+            db.session.refresh(run)
+            if run.state == "awaiting_selection":
+                self._cancel_waiting(run)
+                return "cancelled"
         return "cancelled" if run.state == "cancelled" else "not_running"
+
+    def _cancel_waiting(self, run):
+        now = utcnow()
+        if run.waiting_since is not None:
+            run.waited_seconds = (run.waited_seconds or 0.0) + max(
+                (now - _aware(run.waiting_since)).total_seconds(), 0.0)
+            run.waiting_since = None
+        run.state, run.finished_at = "cancelled", now
+        db.session.commit()
+        self.recorder.emit(run.session_id, events.COMPLETION, {
+            "status": "cancelled", "duration": round(run.duration or 0.0, 2), "error": None,
+            "outputs": list_outputs(Path(self.episodes_root) / run.episode_dir)})
+        self.recorder.forget(run.session_id)
 
     def snapshot(self, session_id):
         """The status snapshot of SPEC §4/§5, or None for an unknown run."""

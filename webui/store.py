@@ -5,7 +5,8 @@ from services.estimation import timing_signature
 from webui.extensions import db
 from webui.models import Event, Run, StageRun, utcnow
 
-RUN_FIELDS = {"state", "title", "media_duration", "progress", "current_stage", "error"}
+RUN_FIELDS = {"state", "title", "media_duration", "progress", "current_stage", "error",
+              "waiting_since", "waited_seconds"}
 STAGE_FIELDS = {"state", "duration", "media_duration", "parameters", "error"}
 
 
@@ -44,14 +45,15 @@ class SqlRunStore:
                 query = query.limit(limit)
             return [(kind, payload) for kind, payload in db.session.execute(query)]
 
-    def create_run(self, spec, episode_name):
-        """Store a new queued run and a pending row for each selected stage."""
+    def create_run(self, spec, episode_name, settings=None):
+        """Store a new queued run (with its effective preset fields) and a pending row for
+        each selected stage."""
         from services.stages import get_stage
 
         with self.app.app_context():
             run = Run(session_id=spec.session_id, url=spec.url, state="queued",
                       selected_stages=list(spec.stages), preset=spec.preset,
-                      options=spec.options, episode_dir=episode_name)
+                      options=spec.options, episode_dir=episode_name, settings=settings)
             run.stage_runs = [StageRun(stage=n, stage_key=get_stage(n).key, state="pending")
                               for n in spec.stages]
             db.session.add(run)
@@ -72,8 +74,11 @@ class SqlRunStore:
             row.finished_at = utcnow()
         db.session.commit()
 
-    def update_run(self, session_id, started=False, finished=False, **fields):
-        """Change a run's fields; `started`/`finished` stamp the time."""
+    def update_run(self, session_id, started=False, finished=False, waiting=False, **fields):
+        """Change a run's fields; `started`/`finished` stamp the time, `waiting` the start
+        of a wait for the user's selection."""
+        if waiting:
+            fields["waiting_since"] = utcnow()
         with self.app.app_context():
             self._update(select(Run).where(Run.session_id == session_id), RUN_FIELDS,
                          started, finished, fields)

@@ -24,7 +24,12 @@ class TerminalProgress:
     def __call__(self, kind, event):
         if event.get("session_id") != self.session_id:
             return
-        if kind == events.PROGRESS and event.get("stage"):
+        if kind == events.PROGRESS and event.get("status") == "awaiting_selection":
+            self.status = "awaiting_selection"
+            self._line(f"\nThe run waits for your segment selection: start the dashboard "
+                       f"(python run.py) and open {event.get('review_url')} to continue.", end="\n")
+            self.done.set()
+        elif kind == events.PROGRESS and event.get("stage"):
             if self.current_stage not in (None, event["stage"]):
                 self.stream.write("\n" if self.stream.isatty() else "")
             self.current_stage = event["stage"]

@@ -32,13 +32,29 @@ function follow(sessionId) {
 }
 
 function formBody(data) {
+  const options = {};
+  for (const input of form.querySelectorAll("[data-override]")) {
+    if (input.value !== "") options[input.dataset.override] = input.value;
+  }
   return {
     youtube_url: data.get("youtube_url"),
     selected_stages: data.getAll("selected_stages").map(Number),
     episode_directory: data.get("episode_directory") || null,
     preset: data.get("preset"),
+    options,
   };
 }
+
+// Picking a preset ticks its stages; they can still be changed for this run.
+const presetSelect = form.querySelector("#preset");
+presetSelect.addEventListener("change", () => {
+  const chosen = presetSelect.selectedOptions[0];
+  if (!chosen || !chosen.dataset.stages) return;
+  const stages = new Set(chosen.dataset.stages.split(","));
+  for (const box of form.querySelectorAll('input[name="selected_stages"]')) {
+    if (!box.disabled) box.checked = stages.has(box.value);
+  }
+});
 
 form.addEventListener("submit", async (submit) => {
   submit.preventDefault();
@@ -63,7 +79,9 @@ form.addEventListener("submit", async (submit) => {
   button.disabled = false;
   if (!response.ok) {
     errorNode.textContent = answer.error.message;
-    const field = answer.error.field && form.elements.namedItem(answer.error.field);
+    const name = (answer.error.field || "").replace(/^options\./, "opt_");
+    const field = name && form.elements.namedItem(name);
+    if (field && field.closest) field.closest("details")?.setAttribute("open", "");
     if (field && typeof field.focus === "function") field.focus();
     return;
   }

@@ -28,6 +28,7 @@ export class Monitor {
     this.cancelButton = root.querySelector('[data-action="cancel"]');
     this.field("details-link").href = `/runs/${encodeURIComponent(sessionId)}`;
     this.field("insights-link").href = `/runs/${encodeURIComponent(sessionId)}#insights`;
+    this.field("review-link").href = `/runs/${encodeURIComponent(sessionId)}/segments`;
   }
 
   field(name) {
@@ -69,6 +70,7 @@ export class Monitor {
     this.cancelButton.disabled = ended || this.cancelling;
     if (ended) this.cancelButton.textContent = state === "cancelled" ? "Cancelled" : "Cancel";
     this.progress.setRunning(state === "running");
+    this.field("review").hidden = state !== "awaiting_selection";
     this.updateDocumentTitle();
   }
 
@@ -133,7 +135,12 @@ export class Monitor {
   }
 
   progressEvent(event) {
-    if (this.state === null || this.state === "queued") this.setState("running");
+    if (event.status === "awaiting_selection") {
+      this.setState("awaiting_selection");
+      this.alerts.runEnded("awaiting_selection", this.title, this.sessionId);
+    } else if (this.state === null || this.state === "queued" || this.state === "awaiting_selection") {
+      this.setState("running");
+    }
     if (event.stage) {
       this.stages.progress(event.stage, event.stage_progress, event.sub_stage);
       this.progress.setStage(event.stage_name, event.stage_progress);

@@ -90,7 +90,8 @@ export class RunAlerts {
 
   runEnded(status, title, sessionId) {
     if (this.notify && this.supported && Notification.permission === "granted") {
-      const label = { completed: "Run completed", failed: "Run failed", cancelled: "Run cancelled" };
+      const label = { completed: "Run completed", failed: "Run failed", cancelled: "Run cancelled",
+        awaiting_selection: "Segments ready for your review" };
       try {
         new Notification(label[status] || `Run ${status}`, { body: title || "", tag: `run-${sessionId}` });
       } catch (error) {

@@ -1,0 +1,4 @@
+"""Segments pages and API."""
+from flask import Blueprint
+
+bp = Blueprint("segments", __name__)
