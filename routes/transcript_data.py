@@ -27,7 +27,8 @@ def _timed_texts(entries):
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("text"), str):
             continue
-        start, end, text = _number(entry.get("start")), _number(entry.get("end")), entry["text"].strip()
+        start, end = _number(entry.get("start")), _number(entry.get("end"))
+        text = entry["text"].strip()
         if start is None or start < 0 or not text:
             continue
         timed.append({"start": start, "end": max(end if end is not None else start, start),
@@ -47,7 +48,8 @@ def load_transcript(folder):
     transcript = read_json_object(folder / "transcript.json") or {}
     sentences = (_timed_texts(analysis.get("sentences"))
                  or _timed_texts(transcript.get("segments")))
-    language = next((value.strip() for value in (analysis.get("language"), transcript.get("language"))
+    languages = (analysis.get("language"), transcript.get("language"))
+    language = next((value.strip() for value in languages
                      if isinstance(value, str) and value.strip()), None)
     duration = _number(analysis.get("duration")) or _number(transcript.get("duration"))
     if duration is None and sentences:

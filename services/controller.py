@@ -24,6 +24,7 @@ log = logging.getLogger("pipeline")
 
 TICK_SECONDS = 0.1        # at most ~10 progress events a second
 HEARTBEAT_SECONDS = 0.9   # at least one progress event a second while a stage runs
+WAITING_MESSAGE = "Segments proposed: review them, then Continue"
 
 
 @dataclass
@@ -265,7 +266,7 @@ class PipelineController:
     def _await_selection(self):
         """Stop here until the user confirms a selection; the run's slot is given back."""
         session_id = self.spec.session_id
-        message = "Segments proposed: review them, then Continue"
+        message = WAITING_MESSAGE
         with self.lock:
             self.state = "awaiting_selection"
             self.tracker.complete("awaiting_selection", message)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from services import presets
 from services.checkpoints import list_outputs
-from services.controller import PipelineController, RunSpec
+from services.controller import WAITING_MESSAGE, PipelineController, RunSpec
 from services.context import StageContext
 from services.estimation import Estimator, timing_signature
 from services.manager import RunManager
@@ -237,7 +237,7 @@ class Pipeline:
             "stage_name": get_stage(4).name, "stage_description": get_stage(4).description,
             "sub_stage": "Awaiting review", "sub_progress": None, "stage_progress": 100.0,
             "progress": round(run.progress or 0.0, 2), "status": "awaiting_selection",
-            "message": "Segments proposed: review them, then Continue",
+            "message": WAITING_MESSAGE,
             "time_elapsed": round(run.duration or 0.0, 1), "estimated_remaining": None,
             "error": None, "review_url": f"/runs/{run.session_id}/segments"})
         self.recorder.forget(run.session_id)
@@ -347,7 +347,9 @@ class Pipeline:
             "current_stage": run.current_stage,
             "stages": stages,
             "progress": live["progress"] if live else round(run.progress or 0.0, 2),
-            "message": live["message"] if live else None,
+            "message": live["message"] if live else (
+                WAITING_MESSAGE if run.state == "awaiting_selection" else None),
+            "review_url": f"/runs/{run.session_id}/segments" if run.state == "awaiting_selection" else None,
             "time_elapsed": live["time_elapsed"] if live else run.duration,
             "estimated_remaining": live["estimated_remaining"] if live else (
                 0.0 if run.state in FINISHED_STATES else None),
