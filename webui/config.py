@@ -18,7 +18,7 @@ DEFAULTS = {
     "whisper": {"model": "bundled", "device": "cpu", "compute_type": "int8", "cpu_threads": 0,
                 "beam_size": 5, "language": None, "condition_on_previous_text": True,
                 "vad_filter": False, "temperature_fallback": True, "word_timestamps": True},
-    "limits": {"max_duration_seconds": 14400, "max_size_mb": 4096},
+    "limits": {"max_duration_seconds": 14400, "max_size_mb": 4096, "max_asset_mb": 200},
     "download": {"format": "bestaudio/best", "cookies_file": "cookies.txt", "proxy": None,
                  "rate_limit": None, "retries": 10, "fragment_retries": 10,
                  "retry_sleep_initial": 1.0, "retry_sleep_max": 30.0, "socket_timeout": 30,

@@ -13,8 +13,8 @@ to the episode, the loudness method and input, and the branding used.
 """
 import os
 import shutil
-from pathlib import Path
 
+from services.assets import asset_path, assets_dir
 from services.checkpoints import input_fingerprint
 from services.context import StageError
 from services.media import MediaError, probe, run_ffmpeg
@@ -42,16 +42,15 @@ def settings_of(ctx):
 
 
 def _assets_folder(ctx):
-    return (Path(ctx.settings.get("data_dir") or ".") / "assets").resolve()
+    return assets_dir(ctx.settings.get("data_dir"))
 
 
 def _asset(ctx, name):
     """The path of an asset named in the settings (inside `<data_dir>/assets`), or None."""
     if not name:
         return None
-    root = _assets_folder(ctx)
-    path = (root / str(name)).resolve()
-    if root not in path.parents or not path.is_file():
+    path = asset_path(ctx.settings.get("data_dir"), str(name))
+    if path is None:
         raise StageError(f"The asset {str(name)[:80]!r} is not a file in the data folder's assets/.")
     return path
 
