@@ -62,9 +62,10 @@ class Pipeline:
                                   self._estimator(spec), on_finished=finished)
 
     def _estimator(self, spec):
-        """An estimator fed by earlier runs with the same preset and stage parameters."""
+        """An estimator fed by earlier runs with the same preset and stage parameters (from the
+        run's effective settings: its model, beam size, clip settings …)."""
         ctx = StageContext(spec.session_id, spec.url, spec.episode_dir, spec.options,
-                           self.settings, cancel=None, reporter=None)
+                           spec.settings or self.settings, cancel=None, reporter=None)
         signatures = {}
         for number in spec.stages:
             stage = get_stage(number)
