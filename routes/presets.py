@@ -207,19 +207,24 @@ def api_list():
                     "fields": [field.name for field in presets.FIELDS]})
 
 
-@bp.post("/api/presets")
-def api_create():
-    """Create a preset from {name, description, stages, <fields>} → 201."""
+def _save_json(preset, status):
+    """Store the JSON body as a new (preset None) or changed preset."""
     data, error = _json_body()
     if error:
         return error
     name, description, stages, values, errors = _check(data)
     if not errors:
         try:
-            return jsonify(as_json(preset_store.save(None, name, description, stages, values))), 201
+            return jsonify(as_json(preset_store.save(preset, name, description, stages, values))), status
         except presets.PresetInvalid as exc:
             errors = exc.errors
     return _field_error(errors)
+
+
+@bp.post("/api/presets")
+def api_create():
+    """Create a preset from {name, description, stages, <fields>} → 201."""
+    return _save_json(None, 201)
 
 
 @bp.get(f"/api/presets/{PRESET_ID}")
@@ -237,16 +242,7 @@ def api_update(preset_id):
     preset = preset_store.get(preset_id)
     if preset is None:
         return api_error(404, "unknown_preset", "There is no preset with this id.", "preset_id")
-    data, error = _json_body()
-    if error:
-        return error
-    name, description, stages, values, errors = _check(data)
-    if not errors:
-        try:
-            return jsonify(as_json(preset_store.save(preset, name, description, stages, values)))
-        except presets.PresetInvalid as exc:
-            errors = exc.errors
-    return _field_error(errors)
+    return _save_json(preset, 200)
 
 
 @bp.delete(f"/api/presets/{PRESET_ID}")

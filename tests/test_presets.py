@@ -115,6 +115,12 @@ def test_clip_bounds_and_names_are_checked_together(client):
     assert same.status_code == 400 and same.get_json()["error"]["field"] == "name"
     typo = client.post("/api/presets", json={"name": _name(), "stages": [1], "beamsize": 3})
     assert typo.status_code == 400 and typo.get_json()["error"]["field"] == "beamsize"
+    replaced = client.put(f"/api/presets/{first['id']}", json={"name": first["name"], "stages": [1, 2, 3],
+                                                              "beam_size": 4})
+    assert replaced.status_code == 200 and replaced.get_json()["settings"]["beam_size"] == 4
+    refused = client.put(f"/api/presets/{first['id']}", json={"name": first["name"], "stages": [9]})
+    assert refused.status_code == 400 and refused.get_json()["error"]["field"] == "stages"
+    assert client.get(f"/api/presets/{first['id']}").get_json()["stages"] == [1, 2, 3]
 
 
 def test_export_then_import_gives_the_same_preset(client):
