@@ -201,3 +201,48 @@ def ytdlp_options(section, data_dir, cookiefile=None):
     if section["verbose"]:
         options["verbose"] = True
     return options
+
+
+# --- the uploader's own subtitles -------------------------------------------------------------
+
+NOT_SUBTITLES = ("live_chat",)  # yt-dlp lists a stream's chat replay among its subtitles
+# Codes such as en, en-GB, zh-Hans, es-419; a code from a web page that is not one is skipped,
+# since yt-dlp puts it into a file name.
+LANGUAGE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,34}")
+
+
+def creator_subtitle_language(available, wanted=None):
+    """The language to fetch from yt-dlp's `subtitles` ({language: formats}; the uploader's
+    own, never automatic captions): `wanted` or a regional form of it (en-GB for en) when
+    given, else English first, then any. None when there is none."""
+    if not isinstance(available, dict):
+        return None
+    languages = [code for code, formats in available.items()
+                 if formats and isinstance(code, str) and LANGUAGE_CODE.fullmatch(code)
+                 and code not in NOT_SUBTITLES]
+
+    def forms_of(base):
+        exact = [code for code in languages if code.lower() == base]
+        return exact + [code for code in languages if code.lower().startswith(base + "-")]
+
+    if wanted:
+        return (forms_of(str(wanted).lower()) or [None])[0]
+    return (forms_of("en") or languages or [None])[0]
+
+
+def creator_subtitle_options(language, directory):
+    """yt-dlp parameters for a pass that writes only the uploader's subtitles in `language`
+    as `<directory>/creator_subtitles.<language>.vtt` (converted with ffmpeg when the site
+    offers another format). Errors become warnings: the media download goes on without them."""
+    return {
+        "skip_download": True,
+        "writesubtitles": True,
+        "writeautomaticsub": False,
+        "subtitleslangs": [re.escape(language)],
+        "subtitlesformat": "vtt/best",
+        "postprocessors": [{"key": "FFmpegSubtitlesConvertor", "format": "vtt",
+                            "when": "before_dl"}],
+        "paths": {"home": os.fspath(directory), "temp": os.fspath(directory)},
+        "outtmpl": {"default": "creator_subtitles.%(ext)s"},
+        "ignoreerrors": True,
+    }

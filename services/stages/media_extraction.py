@@ -1,6 +1,14 @@
 """Stage 1: validate the URL, fetch metadata and download with yt-dlp, extract audio with ffmpeg.
 
 yt-dlp runs in a child process (services/workers/download.py) so a cancel ends it at once.
+
+With `whisper.prefer_creator_subtitles` on, the same yt-dlp extraction also fetches the
+uploader's own subtitles (services/creator_subtitles.py) as `creator_subtitles.vtt`, and
+metadata.json names their language. The request is part of `parameters()` only while the
+setting is on: turning it on redoes the download once (the subtitles come from the same
+extraction), and checkpoints made with it off stay valid as long as it stays off. Turning it
+off again also redoes the stage, which then removes the subtitle file; stage 2 follows the
+file through its own parameters. A missing or failed subtitle download is only a warning.
 """
 import json
 import os
@@ -8,19 +16,25 @@ from contextlib import closing
 from datetime import datetime, timezone
 
 from services.context import StageError
+from services.creator_subtitles import SUBTITLE_FILE, subtitle_request
 from services.formatting import human_bytes
 from services.limits import limit_error
 from services.media import ffmpeg_path, probe, run_ffmpeg
 from services.workers import WorkerError, run_worker
 from services.workers.download import DOWNLOAD_SETTINGS_ENV
 
-OUTPUTS = ("source.*", "audio.wav", "audio_hq.flac", "metadata.json")
+OUTPUTS = ("source.*", "audio.wav", "audio_hq.flac", "metadata.json", SUBTITLE_FILE)
 AUDIO_RATE = 16000
 
 
 def parameters(ctx):
-    """What decides whether an earlier extraction can be reused: the URL."""
-    return {"url": ctx.url}
+    """What decides whether an earlier extraction can be reused: the URL, and the creator's
+    subtitles when the run asks for them."""
+    params = {"url": ctx.url}
+    request = subtitle_request(ctx.settings, ctx.options)
+    if request is not None:
+        params["creator_subtitles"] = request
+    return params
 
 
 def recognising_extractor(url):
@@ -38,17 +52,18 @@ def _worker_settings(ctx):
     section = dict(ctx.settings.get("download") or {})
     if isinstance(ctx.options.get("format"), str) and ctx.options["format"].strip():
         section["format"] = ctx.options["format"]
-    return {DOWNLOAD_SETTINGS_ENV: json.dumps({"download": section,
-                                               "data_dir": ctx.settings.get("data_dir")})}
+    return {DOWNLOAD_SETTINGS_ENV: json.dumps({
+        "download": section, "data_dir": ctx.settings.get("data_dir"),
+        "creator_subtitles": subtitle_request(ctx.settings, ctx.options)})}
 
 
 def _download(ctx):
-    """Run the download worker; returns (info, source path)."""
+    """Run the download worker; returns (info, source path, creator subtitles or None)."""
     limits = ctx.settings.get("limits", {})
     args = ["--url", ctx.url, "--dir", ctx.episode_dir, "--ffmpeg", ffmpeg_path(),
             "--max-duration", limits.get("max_duration_seconds") or 0,
             "--max-size-mb", limits.get("max_size_mb") or 0]
-    info, source = None, None
+    info, source, subtitles = None, None, None
     try:
         with closing(run_worker("download", args, ctx.cancel, "yt_dlp",
                                 env=_worker_settings(ctx))) as messages:
@@ -65,13 +80,17 @@ def _download(ctx):
                     if speed:
                         text += f" at {human_bytes(speed)}/s"
                     ctx.progress(done, total or None, "bytes", text)
+                elif kind == "subtitles":
+                    subtitles = {"language": message["language"], "file": message["file"]}
+                    ctx.log.info("The uploader's subtitles (%s) saved as %s",
+                                 subtitles["language"], subtitles["file"])
                 elif kind == "downloaded":
                     source = message["path"]
     except WorkerError as exc:
         raise StageError(str(exc), exc.code) from exc
     if info is None or not source or not os.path.isfile(source):
         raise StageError("yt-dlp finished but no media file was written.")
-    return info, source
+    return info, source, subtitles
 
 
 def _number(value):
@@ -109,7 +128,8 @@ def run(ctx):
     ctx.log.info("URL handled by the yt-dlp extractor '%s'", extractor)
 
     ctx.sub_stage("Fetching metadata")
-    info, source = _download(ctx)
+    ctx.path(SUBTITLE_FILE).unlink(missing_ok=True)  # from an earlier download
+    info, source, subtitles = _download(ctx)
     size = os.path.getsize(source)
     ctx.progress(size, size, "bytes", f"{human_bytes(size)} downloaded")
 
@@ -162,7 +182,9 @@ def run(ctx):
         "audio_file": "audio.wav",
         "audio_hq_file": "audio_hq.flac",
         "audio_sample_rate": AUDIO_RATE,
+        "creator_subtitles": subtitles,
         "downloaded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     ctx.write_json("metadata.json", metadata)
-    return [os.path.basename(source), "audio.wav", "audio_hq.flac", "metadata.json"]
+    outputs = [os.path.basename(source), "audio.wav", "audio_hq.flac", "metadata.json"]
+    return outputs + ([SUBTITLE_FILE] if subtitles else [])

@@ -2,13 +2,20 @@
 
 The model runs in a child process (services/workers/transcribe.py), so a cancel ends it at
 once whatever the model's size, and its memory is returned when the stage ends.
+
+With `whisper.prefer_creator_subtitles` on and `creator_subtitles.vtt` from stage 1, the
+transcript is built from the uploader's subtitles instead (source "creator_subtitles"): one
+segment a cue, word times shared out by length (`words_estimated`). Without the file, or
+when its language is not the one asked for, the speech is transcribed as usual.
 """
 from contextlib import closing
 from pathlib import Path
 
+from services.checkpoints import input_fingerprint
 from services.context import StageError
+from services.creator_subtitles import MAX_SUBTITLE_BYTES, SUBTITLE_FILE, subtitle_request
 from services.media import probe
-from services.subtitles import to_srt, to_text, to_vtt
+from services.subtitles import estimated_words, parse_vtt, to_srt, to_text, to_vtt
 from services.workers import WorkerError, run_worker
 
 OUTPUTS = ("transcript.json", "transcript.srt", "transcript.vtt", "transcript.txt")
@@ -58,7 +65,65 @@ def parameters(ctx):
     }
     for name, unset, _ in DECODING_SWITCHES:
         params[name] = _switch(ctx, whisper, name, unset)
+    if subtitle_request(ctx.settings, ctx.options) is not None:
+        params["prefer_creator_subtitles"] = True
+        params["creator_subtitles"] = input_fingerprint(ctx.episode_dir, SUBTITLE_FILE)
     return params
+
+
+def _creator_cues(ctx, duration):
+    """(language, cues within the audio's `duration`) of the creator's subtitles when the run
+    prefers them and they can be used, else None (the reason is logged)."""
+    request = subtitle_request(ctx.settings, ctx.options)
+    if request is None:
+        return None
+    path = ctx.path(SUBTITLE_FILE)
+    try:
+        too_large = path.stat().st_size > MAX_SUBTITLE_BYTES
+        cues = [] if too_large else parse_vtt(path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        ctx.log.info("The creator's subtitles were preferred, but this episode has none; "
+                     "transcribing")
+        return None
+    try:
+        described = ctx.read_json("metadata.json").get("creator_subtitles")
+    except (StageError, AttributeError):  # unreadable, or not an object: the language is unknown
+        described = None
+    language = described.get("language") if isinstance(described, dict) else None
+    language = str(language or request["language"] or "und")
+    wanted = request["language"]
+    if wanted and language.lower().split("-")[0] != wanted.lower().split("-")[0]:
+        ctx.log.info("The creator's subtitles are in '%s', not '%s'; transcribing",
+                     language, wanted)
+        return None
+    cues = [cue for cue in cues if not duration or cue["start"] < duration]
+    if not cues:
+        ctx.log.warning("%s has no cues within the audio; transcribing", SUBTITLE_FILE)
+        return None
+    return language, cues
+
+
+def _from_creator_subtitles(ctx, duration, language, cues):
+    """Segments from the creator's cues (clipped to the audio), with estimated word times."""
+    ctx.log.info("Using the creator's subtitles (%s) instead of transcribing", language)
+    ctx.sub_stage("Transcribing")
+    segments = []
+    for cue in cues:
+        start, end = cue["start"], min(cue["end"], duration) if duration else cue["end"]
+        segments.append({"id": len(segments) + 1, "start": round(start, 3), "end": round(end, 3),
+                         "text": cue["text"], "words": estimated_words(start, end, cue["text"])})
+        ctx.progress(round(end, 1), round(duration, 1) or None, "s",
+                     f"{end:.0f} s of {duration:.0f} s from the subtitles")
+    return {
+        "language": language,
+        "language_probability": 1.0,
+        "duration": duration,
+        "model": "creator_subtitles",
+        "segments": segments,
+        "text": " ".join(item["text"] for item in segments),
+        "source": "creator_subtitles",
+        "words_estimated": True,
+    }
 
 
 def run(ctx):
@@ -68,10 +133,13 @@ def run(ctx):
         raise StageError("audio.wav is missing: run Media Extraction (stage 1) first.")
     whisper = ctx.settings.get("whisper", {})
     params = parameters(ctx)
-
-    ctx.sub_stage("Loading model")
     duration = probe(audio)["duration"] or 0.0
     ctx.set_media(duration=duration)
+    creator = _creator_cues(ctx, duration)
+    if creator:
+        return _write(ctx, _from_creator_subtitles(ctx, duration, *creator))
+
+    ctx.sub_stage("Loading model")
     args = ["--audio", audio, "--model", model_directory(params["model"]),
             "--device", whisper.get("device", "cpu"), "--compute-type", params["compute_type"],
             "--cpu-threads", int(whisper.get("cpu_threads") or 0),
@@ -101,20 +169,25 @@ def run(ctx):
     if info is None:
         raise StageError("Transcription ended without a result.")
     ctx.progress(round(duration, 1), round(duration, 1), "s", f"{duration:.0f} s of audio transcribed")
-
-    ctx.sub_stage("Writing subtitles")
-    transcript = {
+    return _write(ctx, {
         "language": info["language"],
         "language_probability": info["probability"],
         "duration": duration,
         "model": params["model"],
         "segments": collected,
         "text": " ".join(item["text"] for item in collected),
-    }
+        "source": "whisper",
+    })
+
+
+def _write(ctx, transcript):
+    """Write transcript.json and its SRT, WebVTT and text forms."""
+    ctx.sub_stage("Writing subtitles")
+    segments = transcript["segments"]
     ctx.write_json("transcript.json", transcript)
-    ctx.write_text("transcript.srt", to_srt(collected))
-    ctx.write_text("transcript.vtt", to_vtt(collected))
-    ctx.write_text("transcript.txt", to_text(collected))
-    ctx.log.info("Transcript: %d segments, %d words", len(collected),
+    ctx.write_text("transcript.srt", to_srt(segments))
+    ctx.write_text("transcript.vtt", to_vtt(segments))
+    ctx.write_text("transcript.txt", to_text(segments))
+    ctx.log.info("Transcript: %d segments, %d words", len(segments),
                  len(transcript["text"].split()))
     return list(OUTPUTS)

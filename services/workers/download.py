@@ -1,6 +1,7 @@
 """Worker: fetch metadata and download one URL with yt-dlp (run as a child process).
 
-Messages: info {title, duration, ...} → progress {downloaded, total, speed}* → downloaded {path, size}.
+Messages: info {title, duration, ...} → subtitles {language, file} (when asked for and found)
+→ progress {downloaded, total, speed}* → downloaded {path, size}.
 The `download` settings arrive as JSON in the DOWNLOAD_SETTINGS_ENV variable (not on the
 command line, which other users of the machine can read).
 """
@@ -13,7 +14,7 @@ import time
 import yt_dlp
 from yt_dlp.utils import DownloadError, ExtractorError, remove_terminal_sequences
 
-from services import cookies
+from services import cookies, creator_subtitles
 from services.download_errors import explain, live_not_ended
 from services.limits import limit_error
 from services.workers import WorkerError, emit, worker_main
@@ -129,6 +130,7 @@ def download(args, worker):
                                       args.max_duration, args.max_size_mb)
                 if problem:
                     raise WorkerError(problem, "too_large")
+                creator_subtitles.fetch(options, info, args.dir, settings.get("creator_subtitles"))
                 info = ydl.process_ie_result(info, download=True)
         except (DownloadError, ExtractorError) as exc:
             log.warning("yt-dlp: %s", remove_terminal_sequences(str(exc)))
