@@ -20,21 +20,20 @@ def _snap_end(words, target):
 
 
 def _new_selection(review):
-    """The first proposal trimmed by about 3 s, plus a segment made from whole sentences that
-    the proposal did not hold: what a producer does on the page."""
+    """The first proposal trimmed by about 3 s, plus a segment of whole sentences chosen by
+    hand after it (the rest of the proposal dropped): what a producer does on the page."""
     first = review["proposed"][0]
     trimmed = {"start": first["start"], "end": _snap_end(review["words"], first["end"] - 3.0)}
-    taken = [(s["start"], s["end"]) for s in review["proposed"]]
-    low = review["bounds"]["min_seconds"]
+    proposed = {(s["start"], s["end"]) for s in review["proposed"]}
+    low, high = review["bounds"]["min_seconds"], review["bounds"]["max_seconds"]
     sentences = review["sentences"]
-    for first_index in range(len(sentences)):
-        start = sentences[first_index]["start"]
-        if start < trimmed["end"] + 1 or any(a - 1 < start < b + 1 for a, b in taken):
+    for index, sentence in enumerate(sentences):
+        start = sentence["start"]
+        if start < trimmed["end"] + 1:
             continue
-        for last in sentences[first_index:]:
-            if any(a < last["end"] and start < b for a, b in taken):
-                break
-            if last["end"] - start >= low + 2:
+        for last in sentences[index:]:
+            length = last["end"] - start
+            if low + 2 <= length <= high - 2 and (start, last["end"]) not in proposed:
                 return [trimmed, {"start": start, "end": last["end"]}]
     raise AssertionError("the fixture has no free stretch of sentences")
 
