@@ -164,8 +164,8 @@ def finish_runs(live_server, timeout=30):
 
         active = db.session.scalars(db.select(Run.session_id).where(
             Run.state.in_(("queued", "running", "awaiting_selection")))).all()
-    for session_id in active:
-        pipeline.cancel(session_id)
+        for session_id in active:   # a waiting run is cancelled in the database: needs the context
+            pipeline.cancel(session_id)
     pipeline.manager.wait_idle(timeout)
 
 
