@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 
 from routes.errors import api_error
 from services.validation import ValidationError
-from webui.pipeline import ResumeRefused
+from webui.pipeline import QueueFull, ResumeRefused
 
 bp = Blueprint("pipeline", __name__)
 MAX_SESSION_ID = 64
@@ -46,12 +46,14 @@ def execute():
         return error
     try:
         status, session_id, duplicate = _pipeline().start(data)
-    except ValidationError as exc:
+    except (ValidationError, QueueFull) as exc:
+        code, http_status = ("queue_full", 429) if isinstance(exc, QueueFull) else (exc.code, 400)
+        error = exc if isinstance(exc, ValidationError) else ValidationError(None, str(exc), code)
         if _from_browser_form():
             from routes.dashboard import render_dashboard
 
-            return render_dashboard(form=data, error=exc), 400
-        return api_error(400, exc.code, exc.message, exc.field)
+            return render_dashboard(form=data, error=error), http_status
+        return api_error(http_status, code, error.message, error.field)
     if _from_browser_form():
         return redirect(url_for("dashboard.index", session=session_id), code=303)
     return jsonify({"status": status, "session_id": session_id, "monitoring_enabled": True,

@@ -1,15 +1,39 @@
 """Which stages of an episode folder are done, with which parameters, so later runs reuse them."""
+import fcntl
 import hashlib
 import json
 import os
+import tempfile
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 CHECKPOINT_FILE = "checkpoints.json"
 
 
+_FOLDER_LOCKS = {}
+_FOLDER_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _folder_lock(folder):
+    """Exclusive access to one folder's checkpoint record: across threads, and across
+    processes (a headless run beside the server) through flock on the folder."""
+    key = str(Path(folder).resolve())
+    with _FOLDER_LOCKS_GUARD:
+        lock = _FOLDER_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        handle = os.open(folder, os.O_RDONLY)   # the folder itself: no lock file is left behind
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(handle)   # closing releases the flock
+
+
 class Checkpoints:
-    """The `checkpoints.json` record of an episode folder."""
+    """The `checkpoints.json` record of an episode folder; changes are atomic and serialised."""
 
     def __init__(self, episode_dir):
         self.path = Path(episode_dir) / CHECKPOINT_FILE
@@ -22,9 +46,15 @@ class Checkpoints:
         return data if isinstance(data, dict) else {}
 
     def _save(self, data):
-        tmp = self.path.with_name(f".{self.path.name}.part")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        """Write through a unique temporary file renamed over the record (atomic)."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(data, indent=2, sort_keys=True))
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def reusable(self, stage_key, parameters):
         """The outputs recorded for `stage_key` when its parameters match and all files exist."""
@@ -38,19 +68,21 @@ class Checkpoints:
 
     def record(self, stage_key, parameters, outputs):
         """Mark `stage_key` done with these parameters and output files."""
-        data = self._load()
-        data[stage_key] = {
-            "parameters": parameters,
-            "outputs": sorted(outputs),
-            "completed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        self._save(data)
+        with _folder_lock(self.path.parent):
+            data = self._load()
+            data[stage_key] = {
+                "parameters": parameters,
+                "outputs": sorted(outputs),
+                "completed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
+            self._save(data)
 
     def forget(self, stage_key):
         """Drop the record of `stage_key` before it is redone."""
-        data = self._load()
-        if data.pop(stage_key, None) is not None:
-            self._save(data)
+        with _folder_lock(self.path.parent):
+            data = self._load()
+            if data.pop(stage_key, None) is not None:
+                self._save(data)
 
 
 CONTENT_HASH_LIMIT = 1024 * 1024  # larger inputs (audio) count by size and time, not content
@@ -104,6 +136,12 @@ def remove_new_files(folder, before):
 def list_outputs(folder):
     """The files of an episode folder a person would want (name, size), working files left out."""
     folder = Path(folder)
-    return [{"name": name, "size": (folder / name).stat().st_size}
-            for name in sorted(list_files(folder))
-            if not name.startswith(".") and "/." not in name]
+    outputs = []
+    for name in sorted(list_files(folder)):
+        if name.startswith(".") or "/." in name:
+            continue
+        try:
+            outputs.append({"name": name, "size": (folder / name).stat().st_size})
+        except OSError:  # removed since it was listed
+            continue
+    return outputs

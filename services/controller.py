@@ -23,7 +23,7 @@ from services.stages import get_stage
 log = logging.getLogger("pipeline")
 
 TICK_SECONDS = 0.1        # at most ~10 progress events a second
-HEARTBEAT_SECONDS = 0.9   # at least one progress event a second while a stage runs
+HEARTBEAT_SECONDS = 0.8   # at least one progress event a second while a stage runs (with margin)
 WAITING_MESSAGE = "Segments proposed: review them, then Continue"
 
 
@@ -128,49 +128,84 @@ class PipelineController:
 
     def _tick(self):
         while not self._stop_ticker.wait(TICK_SECONDS):
-            with self.lock:
-                if not self._stage_running:
-                    continue
-                quiet = time.monotonic() - self._last_emit
-                if self._dirty or quiet >= HEARTBEAT_SECONDS:
-                    self._emit_progress()
+            try:
+                with self.lock:
+                    if not self._stage_running:
+                        continue
+                    quiet = time.monotonic() - self._last_emit
+                    if self._dirty or quiet >= HEARTBEAT_SECONDS:
+                        self._emit_progress()
+            except Exception:  # a failed heartbeat (e.g. the database busy) must not end ticking
+                log.warning("A progress update could not be sent", exc_info=True)
 
     # --- the run -----------------------------------------------------------------------------
     def _run(self):
+        """The run's thread: whatever happens, the run ends in a final state and its slot is
+        given back (on_finished runs in a finally)."""
+        try:
+            with bound_to_run(self.spec.session_id):
+                status, error = self._run_stages()
+                try:
+                    self._finish(status, error)
+                except Exception as exc:
+                    log.error("The end of the run could not be recorded", exc_info=True)
+                    self._finish_anyway(status, error, exc)
+        finally:
+            if self.on_finished:
+                self.on_finished(self)
+
+    def _run_stages(self):
+        """Run the selected stages; returns (status, error)."""
         session_id = self.spec.session_id
         ticker = threading.Thread(target=self._tick, name=f"tick-{session_id[:8]}", daemon=True)
-        with bound_to_run(session_id):
-            status, error = "completed", None
+        status, error = "completed", None
+        try:
+            self.spec.episode_dir.mkdir(parents=True, exist_ok=True)
+            self.state = "running"
+            self.store.update_run(session_id, state="running",
+                                  started=not self.spec.elapsed_before)
+            self._load_known_media()
+            log.info("Run started: stages %s on %s", self.spec.stages, self.spec.url)
+            ticker.start()
+            for index, definition in enumerate(self.definitions):
+                self.cancel_token.raise_if_cancelled()
+                if definition.number in self.spec.done_stages:
+                    self._skip_done_stage(index, definition)
+                    continue
+                self._run_stage(index, definition)
+                if definition.key == "segment_selection" and self._review_wanted():
+                    raise AwaitingSelection()
+        except AwaitingSelection:
+            status = "awaiting_selection"
+        except Cancelled:
+            status = "cancelled"
+        except (StageError, MediaError) as exc:
+            status, error = "failed", str(exc)
+        except Exception as exc:  # an unexpected failure still ends the run cleanly
+            log.error("Unexpected error in the pipeline", exc_info=True)
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            self._stop_ticker.set()
+        return status, error
+
+    def _finish_anyway(self, status, error, exc):
+        """After a failure to record the end: store a final state with the reason, each step
+        on its own, so one more failure cannot leave the run looking live."""
+        final = "failed" if status in ("completed", "awaiting_selection") else status
+        message = error or f"The end of the run could not be recorded: {type(exc).__name__}: {exc}"
+        self.state = final
+        steps = (
+            lambda: self.store.update_run(self.spec.session_id, state=final, finished=True,
+                                          error=message),
+            lambda: self._emit(events.COMPLETION, {"status": final, "outputs": [],
+                                                   "duration": round(self.tracker.elapsed(), 2),
+                                                   "error": message}),
+        )
+        for step in steps:
             try:
-                self.spec.episode_dir.mkdir(parents=True, exist_ok=True)
-                self.state = "running"
-                self.store.update_run(session_id, state="running",
-                                      started=not self.spec.elapsed_before)
-                self._load_known_media()
-                log.info("Run started: stages %s on %s", self.spec.stages, self.spec.url)
-                ticker.start()
-                for index, definition in enumerate(self.definitions):
-                    self.cancel_token.raise_if_cancelled()
-                    if definition.number in self.spec.done_stages:
-                        self._skip_done_stage(index, definition)
-                        continue
-                    self._run_stage(index, definition)
-                    if definition.key == "segment_selection" and self._review_wanted():
-                        raise AwaitingSelection()
-            except AwaitingSelection:
-                status = "awaiting_selection"
-            except Cancelled:
-                status = "cancelled"
-            except (StageError, MediaError) as exc:
-                status, error = "failed", str(exc)
-            except Exception as exc:  # an unexpected failure still ends the run cleanly
-                log.error("Unexpected error in the pipeline", exc_info=True)
-                status, error = "failed", f"{type(exc).__name__}: {exc}"
-            finally:
-                self._stop_ticker.set()
-            self._finish(status, error)
-        if self.on_finished:
-            self.on_finished(self)
+                step()
+            except Exception:
+                log.error("Could not record the run's final state", exc_info=True)
 
     def _review_wanted(self):
         return bool((self.settings.get("segments") or {}).get("review"))

@@ -47,8 +47,9 @@ class Estimator:
         """Seconds left in the running stage: the expectation, trusted less as live data grows."""
         fraction = min(max(fraction, 0.0), 1.0)
         if fraction >= 0.02 and elapsed > 0.5:
-            live_total = elapsed / fraction
-            total = (1 - fraction) * expected + fraction * live_total
-        else:
-            total = max(expected, elapsed)
-        return max(total - elapsed, 0.0)
+            # What is left at the expected pace and at the pace seen so far, trusting the
+            # live pace more as the stage advances.
+            by_expectation = (1 - fraction) * expected
+            by_live_rate = elapsed * (1 - fraction) / fraction
+            return (1 - fraction) * by_expectation + fraction * by_live_rate
+        return max(expected - elapsed, 0.0)

@@ -23,11 +23,29 @@ class RunManager:
     def submit(self, spec):
         """Start `spec` now or queue it; returns "started" or "queued"."""
         with self._lock:
-            if len(self.running) < self.max_concurrent:
+            if self._startable(spec):
                 self._start(spec)
                 return "started"
             self.queued[spec.session_id] = spec
             return "queued"
+
+    def queued_count(self):
+        """How many runs wait for a slot."""
+        with self._lock:
+            return len(self.queued)
+
+    @staticmethod
+    def _folder(spec):
+        return str(spec.episode_dir.resolve())
+
+    def _folder_user(self, spec):
+        """The running run that works in `spec`'s episode folder, or None."""
+        folder = self._folder(spec)
+        return next((c for c in self.running.values() if self._folder(c.spec) == folder), None)
+
+    def _startable(self, spec):
+        """A free slot, and no running run in the same episode folder (called with the lock)."""
+        return len(self.running) < self.max_concurrent and self._folder_user(spec) is None
 
     def _start(self, spec):
         controller = self.make_controller(spec, self._finished)
@@ -38,9 +56,14 @@ class RunManager:
         with self._lock:
             self.running.pop(controller.spec.session_id, None)
             self.recorder.forget(controller.spec.session_id)
-            while self.queued and len(self.running) < self.max_concurrent:
-                _, spec = self.queued.popitem(last=False)
-                self._start(spec)
+            # In queue order, every run that can go now: a run waiting for its episode folder
+            # does not hold up a later run of another folder.
+            for session_id, spec in list(self.queued.items()):
+                if len(self.running) >= self.max_concurrent:
+                    break
+                if self._startable(spec):
+                    del self.queued[session_id]
+                    self._start(spec)
 
     def find_active(self, url, stages):
         """The session_id and status of a running or queued run of this URL and stages, or None."""
@@ -54,14 +77,28 @@ class RunManager:
 
     def controller(self, session_id):
         """The controller of a running run, or None."""
-        return self.running.get(session_id)
+        with self._lock:
+            return self.running.get(session_id)
 
     def queue_position(self, session_id):
         """1-based place in the queue, or None when not queued."""
-        for position, queued_id in enumerate(self.queued, start=1):
-            if queued_id == session_id:
-                return position
+        with self._lock:
+            for position, queued_id in enumerate(self.queued, start=1):
+                if queued_id == session_id:
+                    return position
         return None
+
+    def queue_reason(self, session_id):
+        """Why a queued run waits: the run using its episode folder, else a free slot."""
+        with self._lock:
+            spec = self.queued.get(session_id)
+            if spec is None:
+                return None
+            user = self._folder_user(spec)
+            if user is not None:
+                return (f"waiting for run {user.spec.session_id[:8]}, which works in the same "
+                        f"episode folder ({spec.episode_dir.name})")
+            return "waiting for a free slot"
 
     def cancel(self, session_id):
         """Stop a running or queued run: "cancelling", "cancelled" or None (not live here)."""
@@ -80,6 +117,8 @@ class RunManager:
 
     def wait_idle(self, timeout=None):
         """Wait for every running run's thread to end (used at shutdown and in tests)."""
-        for controller in list(self.running.values()):
+        with self._lock:
+            controllers = list(self.running.values())
+        for controller in controllers:
             if controller.thread is not None:
                 controller.thread.join(timeout)

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from services.stages import get_stage
-from tests.conftest import SPEECH_WORDS, RecordingClient, wait_finished
+from tests.conftest import FIXTURES, SPEECH_WORDS, RecordingClient, wait_finished
 
 
 def start_run(live_server, url, stages=(1, 2), **extra):
@@ -122,7 +122,7 @@ def test_progress_arrives_at_least_once_a_second_while_a_stage_runs(watched_run)
         stamps += [parse_time(e["timestamp"]) for k, e in events[start:end + 1] if k == "pipeline_progress"]
         gaps = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:])]
         checked += len(gaps)
-        assert max(gaps) <= 1.15, f"a stage went {max(gaps):.2f} s without a progress event"
+        assert max(gaps) <= 1.0, f"a stage went {max(gaps):.2f} s without a progress event"
     assert checked >= 4
 
 
@@ -170,7 +170,7 @@ def test_stage_1_outputs(watched_run):
     with av.open(str(folder / "audio.wav")) as container:
         stream = container.streams.audio[0]
         assert stream.rate == 16000 and stream.channels == 1
-    assert (folder / "source.mp4").stat().st_size == 169733 or (folder / "source.mp4").is_file()
+    assert (folder / "source.mp4").stat().st_size == (FIXTURES / "speech.mp4").stat().st_size
     assert not list(folder.glob(".*.part"))
     completion = watched_run["events"][-1][1]
     names = {output["name"] for output in completion["outputs"]}

@@ -69,10 +69,18 @@ def test_remaining_blends_towards_the_live_rate():
     tracker.start_stage(1)
     tracker.set_sub_stage("Transcribing")
     tracker.set_sub_progress(300, 600, "s")
-    clock.now += 1000  # far slower than the default expectation
-    slow = tracker.remaining()
     expected = Estimator().expected_seconds("transcription", 600)
-    assert slow > expected - 1000  # the live rate pulls the estimate up
+    at_expected_pace = expected / 2   # half done: half the expected time is left
+    clock.now += expected * 4         # four times slower than expected
+    slow = tracker.remaining()
+    assert slow > at_expected_pace * 1.5          # the live rate pulls the estimate up …
+    assert slow < expected * 4                    # … towards what the live rate says is left
+    fast, fast_clock = make_tracker(media=600)
+    fast.start_stage(1)
+    fast.set_sub_stage("Transcribing")
+    fast.set_sub_progress(300, 600, "s")
+    fast_clock.now += expected / 4    # twice as fast as expected
+    assert fast.remaining() < at_expected_pace * 0.9   # … and down for a fast run
 
 
 def test_history_replaces_the_defaults():

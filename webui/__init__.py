@@ -35,10 +35,10 @@ def create_app(test_config=None, config_file=None):
         SQLALCHEMY_DATABASE_URI=settings["database_url"] or f"sqlite:///{data_dir / 'pipeline.db'}",
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         MAX_CONTENT_LENGTH=1024 * 1024,
-        JSON_SORT_KEYS=False,
         PIPELINE=settings,
     )
     app.config.update(flask_overrides)
+    app.json.sort_keys = False   # answers keep the order they are built in
 
     db.init_app(app)
     socketio_settings = settings["socketio"]

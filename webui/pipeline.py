@@ -1,4 +1,5 @@
 """The web side of the pipeline: validated requests become runs; snapshots for pages and sockets."""
+import threading
 import uuid
 from datetime import timezone
 from pathlib import Path
@@ -24,6 +25,7 @@ RESUMABLE_STATES = ("interrupted", "failed", "cancelled")
 LIVE_STATES = ("running",)   # a run awaiting a selection survives a restart as it is
 DONE_STAGE_STATES = ("completed", "reused")
 MAX_OPTIONS = 50
+DEFAULT_MAX_QUEUED = 100
 
 
 def _aware(moment):
@@ -33,6 +35,10 @@ def _aware(moment):
 
 def _done_stages(run):
     return [s.stage for s in run.stage_runs if s.state in DONE_STAGE_STATES]
+
+
+class QueueFull(Exception):
+    """No more runs may wait (limits.max_queued_runs)."""
 
 
 class ResumeRefused(Exception):
@@ -51,6 +57,7 @@ class Pipeline:
         self.logs = log_handler.install(settings["logging"].get("level", "INFO"))
         self.manager = RunManager(self._make_controller, self.recorder, self.store,
                                   settings["max_concurrent_runs"])
+        self._start_lock = threading.RLock()   # start, resume and continue decide one at a time
 
     def _make_controller(self, spec, on_finished):
         def finished(controller):
@@ -154,11 +161,21 @@ class Pipeline:
         While a run of the same URL and stages is running or queued, its id is returned instead.
         """
         spec, name, effective = self.validate(data)
-        active = self.manager.find_active(spec.url, spec.stages)
-        if active is not None:
-            return active[1], active[0], True
-        self.store.create_run(spec, name, effective)
-        return self.manager.submit(spec), spec.session_id, False
+        with self._start_lock:  # the duplicate check and the start are one step
+            active = self.manager.find_active(spec.url, spec.stages)
+            if active is not None:
+                return active[1], active[0], True
+            self._check_queue_room()
+            self.store.create_run(spec, name, effective)
+            return self.manager.submit(spec), spec.session_id, False
+
+    def _check_queue_room(self):
+        limit = self.settings["limits"].get("max_queued_runs")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            limit = DEFAULT_MAX_QUEUED
+        if self.manager.queued_count() >= limit:
+            raise QueueFull(f"{limit} runs are already waiting; wait for some to finish or cancel "
+                            "some before starting more.")
 
     def _spec_for(self, run, done_stages=(), elapsed=0.0):
         return RunSpec(session_id=run.session_id, url=run.url, stages=list(run.selected_stages),
@@ -200,10 +217,10 @@ class Pipeline:
         A run stopped while it waited for a selection (stage 4 done, not yet confirmed) waits
         again instead.
         """
-        with self.recorder.locked(session_id):
+        if not self.store.has_run(session_id):
+            return None
+        with self._start_lock, self.recorder.locked(session_id):
             run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
-            if run is None:
-                return None
             db.session.refresh(run)
             if run.state not in RESUMABLE_STATES or self.manager.controller(session_id):
                 raise ResumeRefused(f"A {run.state} run cannot be resumed; only interrupted, "
@@ -212,10 +229,17 @@ class Pipeline:
             for stage in run.stage_runs:
                 if stage.stage not in done:
                     stage.state, stage.error, stage.finished_at = "pending", None, None
-            if run.finished_at is not None and run.started_at is not None:
-                run.waited_seconds = (run.waited_seconds or 0.0) + max(
-                    (utcnow() - _aware(run.finished_at)).total_seconds(), 0.0)
-            run.error, run.finished_at = None, None
+            # Carry the working time and the progress already shown into the resumed run: the
+            # time since it stopped (and a dead server's downtime) is not running time.
+            shown = self.store.last_progress(session_id) or {}
+            worked = shown.get("time_elapsed")
+            if not isinstance(worked, (int, float)) or worked < 0:
+                worked = run.duration or 0.0
+            if run.started_at is not None:
+                run.waited_seconds = max(
+                    (utcnow() - _aware(run.started_at)).total_seconds() - worked, 0.0)
+            run.progress = max(run.progress or 0.0, float(shown.get("progress") or 0.0))
+            run.error, run.finished_at, run.waiting_since = None, None, None
             if self._waits_for_selection(run, done):
                 run.state, run.waiting_since = "awaiting_selection", utcnow()
                 db.session.commit()
@@ -289,10 +313,10 @@ class Pipeline:
         status = self.manager.cancel(session_id)
         if status is not None:
             return status
+        if not self.store.has_run(session_id):
+            return None
         with self.recorder.locked(session_id):
             run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
-            if run is None:
-                return None
             db.session.refresh(run)
             if run.state == "awaiting_selection":
                 self._cancel_waiting(run)
@@ -314,6 +338,8 @@ class Pipeline:
 
     def snapshot(self, session_id):
         """The status snapshot of SPEC §4/§5, or None for an unknown run."""
+        if not self.store.has_run(session_id):
+            return None   # no lock is made for an id no run has
         with self.recorder.locked(session_id):
             run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
             if run is None:
@@ -355,6 +381,7 @@ class Pipeline:
             "estimated_remaining": live["estimated_remaining"] if live else (
                 0.0 if run.state in FINISHED_STATES else None),
             "queue_position": self.manager.queue_position(session_id),
+            "queue_reason": self.manager.queue_reason(session_id),
             "created_at": iso(run.created_at),
             "started_at": iso(run.started_at),
             "finished_at": iso(run.finished_at),

@@ -82,10 +82,10 @@ def store_selection(folder, spans, accept_note, data):
 
 def confirm(pipeline, session_id, items, accept_warnings=False):
     """Check and store a selection for a waiting run, then run its remaining stages."""
+    if not pipeline.store.has_run(session_id):
+        return None
     with pipeline.recorder.locked(session_id):
         run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
-        if run is None:
-            return None
         db.session.refresh(run)
         if run.state != "awaiting_selection":
             raise selection.SelectionError(

@@ -63,16 +63,20 @@ def register_handlers(socketio):
                    session_id=session_id)
             return
         pipeline = current_app.extensions["pipeline"]
-        # Holding the run's event lock: nothing is emitted between the replay and joining the
-        # room, so the client gets every event once, in order.
+        snapshot = pipeline.snapshot(session_id)   # None for an unknown run: no lock is made
+        if snapshot is None:
+            _error("unknown_run", "There is no run with this session_id.", "session_id",
+                   session_id=session_id)
+            return
+        emit(events.SNAPSHOT, snapshot)
+        # The stored events up to the snapshot are sent without the run's lock, so a long
+        # replay never holds up the run; the lock is taken only to send what came since and
+        # to join the room, so no event is missed or sent twice.
+        known = snapshot["last_seq"]
+        for kind, event in pipeline.store.events_since(session_id, last_seq, until=known):
+            emit(kind, event)
         with pipeline.recorder.locked(session_id):
-            snapshot = pipeline.snapshot(session_id)
-            if snapshot is None:
-                _error("unknown_run", "There is no run with this session_id.", "session_id",
-                       session_id=session_id)
-                return
-            emit(events.SNAPSHOT, snapshot)
-            for kind, event in pipeline.store.events_since(session_id, last_seq):
+            for kind, event in pipeline.store.events_since(session_id, max(last_seq, known)):
                 emit(kind, event)
             join_room(room_for(session_id))
 

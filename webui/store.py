@@ -35,15 +35,25 @@ class SqlRunStore:
                     session_id=session_id, seq=seq, kind=kind, payload=event,
                     timestamp=event["timestamp"]))
 
-    def events_since(self, session_id, since=0, limit=None):
-        """Stored events with `seq > since`, in order, as (kind, event) pairs."""
+    def events_since(self, session_id, since=0, limit=None, until=None):
+        """Stored events with `since < seq` (and `seq <= until`), in order, as (kind, event)."""
         with self.app.app_context():
             query = (select(Event.kind, Event.payload).where(Event.session_id == session_id,
                                                              Event.seq > since)
                      .order_by(Event.seq))
+            if until is not None:
+                query = query.where(Event.seq <= until)
             if limit:
                 query = query.limit(limit)
             return [(kind, payload) for kind, payload in db.session.execute(query)]
+
+    def last_progress(self, session_id):
+        """The payload of the run's newest `pipeline_progress` event, or None."""
+        with self.app.app_context():
+            return db.session.scalar(
+                select(Event.payload).where(Event.session_id == session_id,
+                                            Event.kind == "pipeline_progress")
+                .order_by(Event.seq.desc()).limit(1))
 
     def create_run(self, spec, episode_name, settings=None):
         """Store a new queued run (with its effective preset fields) and a pending row for

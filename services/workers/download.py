@@ -62,7 +62,10 @@ def _progress_hook(args):
         if status.get("status") != "downloading":
             return
         total = status.get("total_bytes") or status.get("total_bytes_estimate") or 0
-        problem = limit_error(None, total, args.max_duration, args.max_size_mb)
+        # The bytes received count too: a server that sends no Content-Length (or a wrong
+        # one) cannot fill the disk past the limit.
+        received = status.get("downloaded_bytes") or 0
+        problem = limit_error(None, max(total, received), args.max_duration, args.max_size_mb)
         if problem:
             raise WorkerError(problem, "too_large")
         now = time.monotonic()

@@ -109,7 +109,8 @@ export class Monitor {
     }
     if (snap.state === "queued") {
       const place = snap.queue_position ? ` (position ${snap.queue_position} in the queue)` : "";
-      this.setText("message", `Waiting for a free slot${place}`);
+      const reason = snap.queue_reason || "waiting for a free slot";
+      this.setText("message", `${reason[0].toUpperCase()}${reason.slice(1)}${place}`);
     } else if (snap.error) {
       this.setText("message", `Failed: ${snap.error}`);
     } else if (snap.message || ENDED.has(snap.state)) {
