@@ -16,8 +16,7 @@ from services.selection import SelectionError  # noqa: F401 - raised through con
 from services.stages import STAGES_BY_NUMBER, get_stage
 from services.validation import ValidationError, episode_directory, parse_stages, validate_url
 from webui import log_handler, preset_store, review
-from webui.extensions import db
-from webui.models import Run, iso, utcnow
+from webui.models import iso, utcnow
 from webui.store import SqlRunStore
 
 FINISHED_STATES = ("completed", "failed", "cancelled", "interrupted")
@@ -187,8 +186,8 @@ class Pipeline:
     def recover(self):
         """After a restart: runs left running become `interrupted`; queued runs queue again."""
         interrupted = []
-        with self.app.app_context():
-            for run in db.session.scalars(db.select(Run).where(Run.state.in_(LIVE_STATES))):
+        with self.store.runs_in(*LIVE_STATES) as runs:
+            for run in runs:
                 stage = next((s for s in run.stage_runs if s.state == "running"), None)
                 where = f"stage {stage.stage} ({get_stage(stage.stage).name})" if stage else "a run"
                 run.state = "interrupted"
@@ -198,10 +197,8 @@ class Pipeline:
                     stage.state = "interrupted"
                     stage.finished_at = run.finished_at
                 interrupted.append((run.session_id, stage.stage if stage else None, run.error))
-            db.session.commit()
-            queued = [self._spec_for(run, _done_stages(run), run.duration or 0.0)
-                      for run in db.session.scalars(
-                          db.select(Run).where(Run.state == "queued").order_by(Run.id))]
+        with self.store.runs_in("queued") as runs:
+            queued = [self._spec_for(run, _done_stages(run), run.duration or 0.0) for run in runs]
         for session_id, stage, message in interrupted:
             self.recorder.emit(session_id, events.ERROR, {
                 "stage": stage, "error": {"type": "Interrupted", "message": message},
@@ -219,9 +216,8 @@ class Pipeline:
         """
         if not self.store.has_run(session_id):
             return None
-        with self._start_lock, self.recorder.locked(session_id):
-            run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
-            db.session.refresh(run)
+        with self._start_lock, self.recorder.locked(session_id), \
+                self.store.editing(session_id) as run:
             if run.state not in RESUMABLE_STATES or self.manager.controller(session_id):
                 raise ResumeRefused(f"A {run.state} run cannot be resumed; only interrupted, "
                                     "failed or cancelled runs can.")
@@ -242,11 +238,11 @@ class Pipeline:
             run.error, run.finished_at, run.waiting_since = None, None, None
             if self._waits_for_selection(run, done):
                 run.state, run.waiting_since = "awaiting_selection", utcnow()
-                db.session.commit()
+                self.store.save()
                 self._announce_waiting(run)
                 return "awaiting_selection"
             run.state = "queued"
-            db.session.commit()
+            self.store.save()
             return self.manager.submit(self._spec_for(run, done, run.duration or 0.0))
 
     def _waits_for_selection(self, run, done):
@@ -275,13 +271,13 @@ class Pipeline:
             run.waiting_since = None
         done = _done_stages(run)
         run.state = "queued"
-        db.session.commit()
+        self.store.save()
         return self.manager.submit(self._spec_for(run, done, run.duration or 0.0))
 
     def review_data(self, session_id):
         """The segment page's data, or None for an unknown run."""
-        run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
-        return None if run is None else review.review_data(self, run)
+        with self.store.editing(session_id) as run:
+            return None if run is None else review.review_data(self, run)
 
     def confirm_selection(self, session_id, segments, accept_warnings=False):
         """Store the confirmed selection of a waiting run and go on; SelectionError if refused."""
@@ -293,19 +289,22 @@ class Pipeline:
         Returns (status, new session id), None for an unknown run; ResumeRefused when the
         episode has no segments to choose from or the run is still live.
         """
-        run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
-        if run is None:
-            return None
-        folder = Path(self.episodes_root) / run.episode_dir
-        if run.state not in FINISHED_STATES or not review.has_selection(folder):
-            raise ResumeRefused("A new selection needs a finished run whose episode has "
-                                "segments (stage 4).")
-        effective = dict(run.settings or presets.field_values(self.settings), review_segments=True)
-        stages = sorted({4} | {n for n in run.selected_stages if n > 4})
-        spec = RunSpec(session_id=uuid.uuid4().hex, url=run.url, stages=stages, episode_dir=folder,
-                       options={k: v for k, v in (run.options or {}).items() if k != "force"},
-                       preset=run.preset, settings=presets.apply(self.settings, effective))
-        self.store.create_run(spec, run.episode_dir, effective)
+        with self.store.editing(session_id) as run:
+            if run is None:
+                return None
+            folder = Path(self.episodes_root) / run.episode_dir
+            if run.state not in FINISHED_STATES or not review.has_selection(folder):
+                raise ResumeRefused("A new selection needs a finished run whose episode has "
+                                    "segments (stage 4).")
+            effective = dict(run.settings or presets.field_values(self.settings),
+                             review_segments=True)
+            stages = sorted({4} | {n for n in run.selected_stages if n > 4})
+            spec = RunSpec(session_id=uuid.uuid4().hex, url=run.url, stages=stages,
+                           episode_dir=folder, preset=run.preset,
+                           options={k: v for k, v in (run.options or {}).items() if k != "force"},
+                           settings=presets.apply(self.settings, effective))
+            episode_name = run.episode_dir
+        self.store.create_run(spec, episode_name, effective)
         return self.manager.submit(spec), spec.session_id
 
     def cancel(self, session_id):
@@ -315,13 +314,11 @@ class Pipeline:
             return status
         if not self.store.has_run(session_id):
             return None
-        with self.recorder.locked(session_id):
-            run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
-            db.session.refresh(run)
+        with self.recorder.locked(session_id), self.store.editing(session_id) as run:
             if run.state == "awaiting_selection":
                 self._cancel_waiting(run)
                 return "cancelled"
-        return "cancelled" if run.state == "cancelled" else "not_running"
+            return "cancelled" if run.state == "cancelled" else "not_running"
 
     def _cancel_waiting(self, run):
         now = utcnow()
@@ -330,7 +327,7 @@ class Pipeline:
                 (now - _aware(run.waiting_since)).total_seconds(), 0.0)
             run.waiting_since = None
         run.state, run.finished_at = "cancelled", now
-        db.session.commit()
+        self.store.save()
         self.recorder.emit(run.session_id, events.COMPLETION, {
             "status": "cancelled", "duration": round(run.duration or 0.0, 2), "error": None,
             "outputs": list_outputs(Path(self.episodes_root) / run.episode_dir)})
@@ -340,14 +337,15 @@ class Pipeline:
         """The status snapshot of SPEC §4/§5, or None for an unknown run."""
         if not self.store.has_run(session_id):
             return None   # no lock is made for an id no run has
-        with self.recorder.locked(session_id):
-            run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
-            if run is None:
-                return None
-            db.session.refresh(run)
-            controller = self.manager.controller(session_id)
-            live = controller.live_progress() if controller else None
-            last_seq = self.store.last_seq(session_id)
+        # Under the run's lock: the row, the live progress and last_seq belong together.
+        with self.recorder.locked(session_id), self.store.editing(session_id) as run:
+            return None if run is None else self._snapshot_of(run)
+
+    def _snapshot_of(self, run):
+        session_id = run.session_id
+        controller = self.manager.controller(session_id)
+        live = controller.live_progress() if controller else None
+        last_seq = self.store.last_seq(session_id)
         stages = []
         for stage_run in run.stage_runs:
             definition = get_stage(stage_run.stage)

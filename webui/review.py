@@ -5,8 +5,7 @@ from pathlib import Path
 
 from services import selection
 from services.sentences import transcript_words
-from webui.extensions import db
-from webui.models import Run, utcnow
+from webui.models import utcnow
 
 PLAYABLE_AUDIO = ("audio_hq.flac", "audio.wav")
 
@@ -84,9 +83,7 @@ def confirm(pipeline, session_id, items, accept_warnings=False):
     """Check and store a selection for a waiting run, then run its remaining stages."""
     if not pipeline.store.has_run(session_id):
         return None
-    with pipeline.recorder.locked(session_id):
-        run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
-        db.session.refresh(run)
+    with pipeline.recorder.locked(session_id), pipeline.store.editing(session_id) as run:
         if run.state != "awaiting_selection":
             raise selection.SelectionError(
                 "not_awaiting_selection", f"This run is {run.state.replace('_', ' ')}, not waiting "

@@ -1,4 +1,6 @@
 """The database side of the pipeline: runs, stage runs and events, usable from any thread."""
+from contextlib import contextmanager
+
 from sqlalchemy import func, insert, select
 
 from services.estimation import timing_signature
@@ -15,6 +17,35 @@ class SqlRunStore:
 
     def __init__(self, app):
         self.app = app
+
+    @contextmanager
+    def editing(self, session_id):
+        """The Run row of `session_id` (None when unknown), fresh from the database in its own
+        app context; what is changed on it is committed when the block ends (rolled back on an
+        error). `save()` commits earlier, e.g. before a run thread starts."""
+        with self.app.app_context():
+            try:
+                yield db.session.scalar(select(Run).where(Run.session_id == session_id))
+                db.session.commit()
+            except BaseException:
+                db.session.rollback()
+                raise
+
+    @contextmanager
+    def runs_in(self, *states):
+        """The runs in these states, oldest first, to read or change; committed at the end."""
+        with self.app.app_context():
+            try:
+                yield db.session.scalars(select(Run).where(Run.state.in_(states)).order_by(Run.id)).all()
+                db.session.commit()
+            except BaseException:
+                db.session.rollback()
+                raise
+
+    @staticmethod
+    def save():
+        """Commit the changes made inside `editing` or `runs_in` now."""
+        db.session.commit()
 
     def last_seq(self, session_id):
         """The highest stored `seq` of a run (0 when none)."""
