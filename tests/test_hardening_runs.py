@@ -270,3 +270,10 @@ def test_a_long_replay_runs_without_the_runs_lock(live_server, client, speech_ur
     free = [count for count, locked in calls if not locked]
     assert free and max(free) >= 3000      # the replay was read without the lock …
     assert held and max(held) <= 5         # … and only the tail under it
+
+
+def test_json_answers_keep_their_built_order(client):
+    answer = client.post("/pipeline/execute", json={"youtube_url": "ftp://x"})
+    assert answer.get_data(as_text=True).index('"code"') < answer.get_data(as_text=True).index('"message"')
+    listed = client.get("/api/presets").get_data(as_text=True)
+    assert listed.index('"presets"') < listed.index('"fields"')
