@@ -111,14 +111,29 @@ def doctor(args):
     return 1 if summarize(checks)["fail"] else 0
 
 
+def _hold_data_folder(args):
+    """The data folder's lock, taken before the database is opened; exits when another server
+    has the folder."""
+    from services.data_lock import FolderBusy, hold
+    from webui.config import ConfigError, load_settings
+
+    overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    try:
+        return hold(load_settings(args.config, overrides=overrides)["data_dir"])
+    except (ConfigError, FolderBusy) as exc:
+        sys.exit(f"error: {exc}")
+
+
 def serve(args):
-    """Serve the dashboard."""
+    """Serve the dashboard: one server per data folder, which alone recovers runs."""
     from webui.extensions import socketio
 
     from webui.access import check_bind
     from webui.config import ConfigError
 
+    data_lock = _hold_data_folder(args)
     app = _make_app(args)
+    app.extensions["data_lock"] = data_lock   # held while the server lives
     server = app.config["PIPELINE"]["server"]
     host = args.host or server["host"]
     port = args.port or server["port"]
@@ -126,7 +141,8 @@ def serve(args):
         check_bind(host, server.get("auth_token"))
     except ConfigError as exc:
         sys.exit(f"error: {exc}")
-    # Only the server recovers runs: a headless run beside it must not touch its live runs.
+    # Only the server holding the data folder recovers runs: a headless run beside it (which
+    # takes no lock) must not touch the server's live or queued runs.
     interrupted, requeued = app.extensions["pipeline"].recover()
     if interrupted or requeued:
         logging.getLogger("pipeline").warning(

@@ -6,7 +6,7 @@ from services import presets
 from services.stages import STAGES
 from webui import preset_store
 from webui.extensions import db
-from webui.models import Run
+from webui.models import ACTIVE_STATES, SESSION_ID_LENGTH, Run
 
 bp = Blueprint("dashboard", __name__)
 RECENT_RUNS = 10
@@ -18,8 +18,8 @@ OVERRIDES = ("clip_count", "review_segments", "episode_mode", "language", "loudn
 def render_dashboard(form=None, error=None):
     """The dashboard page, with the submitted form and its error when there is one."""
     recent = db.session.scalars(db.select(Run).order_by(Run.id.desc()).limit(RECENT_RUNS)).all()
-    session_id = request.args.get("session", "")[:64]
-    if not session_id and recent and recent[0].state in ("queued", "running", "awaiting_selection"):
+    session_id = request.args.get("session", "")[:SESSION_ID_LENGTH]
+    if not session_id and recent and recent[0].state in ACTIVE_STATES:
         session_id = recent[0].session_id
     form = form or {}
     saved = preset_store.all_presets()

@@ -3,10 +3,10 @@ from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 
 from routes.errors import api_error
 from services.validation import ValidationError
+from webui.models import SESSION_ID_LENGTH
 from webui.pipeline import QueueFull, ResumeRefused
 
 bp = Blueprint("pipeline", __name__)
-MAX_SESSION_ID = 64
 OVERRIDE_PREFIX = "opt_"   # form fields that override one preset field for one run
 
 
@@ -64,7 +64,7 @@ def execute():
 def resume(session_id):
     """Resume an interrupted, failed or cancelled run from its last completed stage."""
     try:
-        status = _pipeline().resume(session_id) if len(session_id) <= MAX_SESSION_ID else None
+        status = _pipeline().resume(session_id) if len(session_id) <= SESSION_ID_LENGTH else None
     except ResumeRefused as exc:
         return api_error(409, "not_resumable", str(exc), "session_id")
     if status is None:
@@ -78,7 +78,7 @@ def resume(session_id):
 def reselect(session_id):
     """A new run that reuses stages 1-4 and waits for a new segment selection, then 5-7."""
     try:
-        result = _pipeline().reselect(session_id) if len(session_id) <= MAX_SESSION_ID else None
+        result = _pipeline().reselect(session_id) if len(session_id) <= SESSION_ID_LENGTH else None
     except ResumeRefused as exc:
         return api_error(409, "no_selection", str(exc), "session_id")
     if result is None:
@@ -90,7 +90,7 @@ def reselect(session_id):
 
 
 def _cancel(session_id):
-    if len(session_id) > MAX_SESSION_ID:
+    if len(session_id) > SESSION_ID_LENGTH:
         return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
     status = _pipeline().cancel(session_id)
     if status is None:
@@ -113,7 +113,7 @@ def cancel(session_id):
 @bp.get("/api/pipeline/status/<session_id>")
 def status(session_id):
     """The run's status snapshot."""
-    snapshot = _pipeline().snapshot(session_id) if len(session_id) <= MAX_SESSION_ID else None
+    snapshot = _pipeline().snapshot(session_id) if len(session_id) <= SESSION_ID_LENGTH else None
     if snapshot is None:
         return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
     return jsonify(snapshot)
@@ -123,10 +123,10 @@ def status(session_id):
 def events(session_id):
     """Every stored event with seq > since, in order (polling fallback and replay)."""
     since_text = request.args.get("since", "0")
-    if not since_text.isdigit() or len(since_text) > 12:
+    if not (since_text.isascii() and since_text.isdigit()) or len(since_text) > 12:
         return api_error(400, "invalid_since", "since must be a whole number, 0 or more.", "since")
     pipeline = _pipeline()
-    if len(session_id) > MAX_SESSION_ID or not pipeline.store.has_run(session_id):
+    if len(session_id) > SESSION_ID_LENGTH or not pipeline.store.has_run(session_id):
         return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
     stored = pipeline.store.events_since(session_id, int(since_text))
     return jsonify({"session_id": session_id,

@@ -172,7 +172,7 @@ def import_form():
         errors = {"file": "The file is too large to be a preset export."}
     else:
         try:
-            document = json.loads(text.decode("utf-8"))
+            document = current_app.json.loads(text.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             errors = {"file": "The file is not JSON."}
         else:

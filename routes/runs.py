@@ -14,17 +14,15 @@ from services.checkpoints import list_outputs
 from services.formatting import format_clock, human_bytes
 from services.stages import STAGES, get_stage
 from webui.extensions import db
-from webui.pipeline import FINISHED_STATES, RESUMABLE_STATES
 from webui.review import has_selection
-from webui.models import Run, utcnow
+from webui.models import (ACTIVE_STATES, FINISHED_STATES, RESUMABLE_STATES, SESSION_ID_LENGTH, Run,
+                          utcnow)
 
 bp = Blueprint("runs", __name__)
 PAGE_SIZE = 20
-MAX_SESSION_ID = 64
 REPORT_FILE = "report.html"
 CHART_WIDTH = 400   # SVG units; the label sits above each bar so phones can read it too
 CHART_ROW = 44
-ACTIVE_STATES = ("queued", "running", "awaiting_selection")
 # Files a run writes that are served as they are (anything else is offered as a download).
 INLINE_TYPES = (".txt", ".srt", ".vtt", ".json", ".md", ".html", ".wav", ".flac", ".m4a",
                 ".mp3", ".mp4", ".webm", ".ogg", ".opus")
@@ -52,7 +50,7 @@ def filesize(count):
 
 def _find_run(session_id):
     """The run with this session id, or a 404 page."""
-    if len(session_id) > MAX_SESSION_ID:
+    if len(session_id) > SESSION_ID_LENGTH:
         abort(404, "There is no run with this id.")
     run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
     if run is None:
@@ -94,7 +92,8 @@ def _chart(rows):
 def index():
     """The run history, newest first, PAGE_SIZE runs a page."""
     page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
+    # isascii(): str.isdigit() also takes "²", which int() refuses
+    page = int(page) if page.isascii() and page.isdigit() and len(page) < 7 and int(page) > 0 else 1
     total = db.session.scalar(db.select(db.func.count(Run.id)))
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(page, pages)
@@ -160,7 +159,7 @@ def run_settings(run):
 
 def run_or_none(session_id):
     """The run with this session id, or None (for the JSON routes)."""
-    if len(session_id) > MAX_SESSION_ID:
+    if len(session_id) > SESSION_ID_LENGTH:
         return None
     return db.session.scalar(db.select(Run).where(Run.session_id == session_id))
 

@@ -8,6 +8,7 @@ from routes.errors import api_error
 from routes.runs import run_or_none, unknown_run
 from services.peaks import PeaksError, cached_peaks
 from services.selection import MAX_SEGMENTS
+from webui.models import SESSION_ID_LENGTH
 from webui.pipeline import SelectionError
 
 bp = Blueprint("segments", __name__)
@@ -61,7 +62,7 @@ def page(session_id):
 @bp.get("/api/runs/<session_id>/segments")
 def data(session_id):
     """What the page edits: the selection, the proposal, sentences, words, chapters and bounds."""
-    found = _pipeline().review_data(session_id) if len(session_id) <= 64 else None
+    found = _pipeline().review_data(session_id) if len(session_id) <= SESSION_ID_LENGTH else None
     if found is None:
         return unknown_run()
     return jsonify({key: value for key, value in found.items() if key != "wav"})

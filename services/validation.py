@@ -10,6 +10,7 @@ from services.stages import STAGES_BY_NUMBER
 MAX_URL_LENGTH = 2048
 MAX_EPISODE_NAME = 120
 _EPISODE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
+STAGE_TEXT = re.compile(r"[0-9]{1,3}", re.ASCII)   # str.isdigit() also takes "²", which int() refuses
 
 
 def is_loopback(host):
@@ -69,12 +70,13 @@ def parse_stages(value):
     for item in items:
         if isinstance(item, bool):
             raise ValidationError("selected_stages", "Stage numbers are whole numbers from 1 to 7.")
-        if isinstance(item, str) and item.strip().isdigit():
+        if isinstance(item, str) and STAGE_TEXT.fullmatch(item.strip()):
             item = int(item.strip())
         if not isinstance(item, int):
             raise ValidationError("selected_stages", "Stage numbers are whole numbers from 1 to 7.")
         if item not in STAGES_BY_NUMBER:
-            raise ValidationError("selected_stages", f"There is no stage {item}; stages are 1 to 7.",
+            shown = f"stage {item}" if abs(item) < 1000 else "such stage"
+            raise ValidationError("selected_stages", f"There is no {shown}; stages are 1 to 7.",
                                   "out_of_range")
         numbers.add(item)
     if not numbers:

@@ -1,35 +1,35 @@
 """Shared fixtures: the media server, the live server, HTTP and Socket.IO clients."""
 import functools
-import http.server
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import socketio
 from werkzeug.serving import make_server
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.media_support import FIXTURES, MediaServer  # noqa: F401 - FIXTURES for the tests
 SPEECH_WORDS = ("mountains", "coffee", "Ethiopia", "market", "listening")
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the committed media fixtures without printing each request."""
-
-    def log_message(self, *args):
-        pass
+@pytest.fixture(scope="session")
+def media_site(tmp_path_factory):
+    """The loopback media server (tests/media_support.MediaServer) for the whole session."""
+    server = MediaServer(tmp_path_factory.mktemp("media"))
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="session")
-def media_server():
-    """A loopback HTTP server for tests/fixtures; yields its base URL."""
-    handler = functools.partial(QuietHandler, directory=str(FIXTURES))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+def media_server(media_site):
+    """Base URL of the media server: tests/fixtures by name, and `/{fast,slow}/<any>.mp4`."""
+    return media_site.url
+
+
+@pytest.fixture(scope="session")
+def any_media(media_site):
+    """Base URL of the media server with `/long/<any>.mp4` ready too."""
+    media_site.add_long_speech()
+    return media_site.url
 
 
 @pytest.fixture(scope="session")
@@ -198,17 +198,6 @@ def cancel_during(server_url, session_id, sub_stage, timeout=120):
     return done_at - asked, completion
 
 
-def wait_finished(client, session_id, timeout=120):
-    """Poll the status route until the run has ended; returns the snapshot."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        snapshot = client.get(f"/api/pipeline/status/{session_id}").get_json()
-        if snapshot["state"] in ("completed", "failed", "cancelled", "interrupted"):
-            return snapshot
-        time.sleep(0.2)
-    raise AssertionError(f"run {session_id} did not finish in {timeout} s")
-
-
 # Browser tests: Chromium through Playwright and a media server for any file name, shared by
 # every browser test module (defined in tests/browser_support.py).
-from tests.browser_support import any_media, browser, page  # noqa: E402,F401
+from tests.browser_support import browser, page  # noqa: E402,F401

@@ -1,13 +1,20 @@
-"""Longer media made at test time from the committed fixture, and a throttled loopback server."""
-import functools
+"""The loopback media server of the tests, longer media made from the committed fixture, and
+the pipeline's child processes."""
 import http.server
-import shutil
+import mimetypes
+import re
 import subprocess
 import threading
 import time
+import urllib.parse
+import uuid
 from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures"
+SPEEDS = ("fast", "slow", "long")
+SLOW_SECONDS = 5.0        # a /slow/ download takes about this long
+LONG_NAME = "long-speech.m4a"
+LONG_REPEATS = 6          # 6 × 23 s of speech: transcription takes well over ten seconds
 
 
 def ffmpeg():
@@ -23,38 +30,98 @@ def looped_speech(folder, name, repeats):
     if not target.exists():
         subprocess.run([ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
                         "-stream_loop", str(repeats - 1), "-i", str(FIXTURES / "speech.mp4"),
-                        "-vn", "-c:a", "copy",
-                        str(target)], check=True)
+                        "-vn", "-c:a", "copy", str(target)], check=True, timeout=120)
     return target
 
 
-class MediaHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves files of one folder; paths under /slow/ are sent at `rate` bytes a second."""
+class MediaHandler(http.server.BaseHTTPRequestHandler):
+    """Serves files by name from `folder`, then from tests/fixtures (HEAD and byte ranges too).
 
-    rate = 256 * 1024
+    `/fast/<name>`, `/slow/<name>` and `/long/<name>` serve the file `<name>` as well and also
+    answer for any `<name>.mp4` that is no file (so a test picks the title): fast and slow send
+    the speech fixture, long sends LONG_NAME of `folder`. `/slow/…` spreads the body over
+    `slow_seconds`.
+    """
+
+    folder = FIXTURES
+    slow_seconds = SLOW_SECONDS
+    chunk = 8 * 1024
 
     def log_message(self, *args):
         pass
 
-    def do_GET(self):
-        if not self.path.startswith("/slow/"):
-            return super().do_GET()
-        path = Path(self.directory) / self.path[len("/slow/"):].split("?")[0]
-        if not path.is_file():
+    def _target(self):
+        """(file to send or None, speed or None) for the request path."""
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
+        speed, _, rest = path.partition("/")
+        if speed in SPEEDS and rest:
+            path = rest
+        else:
+            speed = None
+        for base in (Path(self.folder).resolve(), FIXTURES.resolve()):
+            candidate = (base / path).resolve()
+            if candidate.is_relative_to(base) and candidate.is_file():
+                return candidate, speed
+        if speed and path.endswith(".mp4"):
+            return (Path(self.folder) / LONG_NAME if speed == "long" else FIXTURES / "speech.mp4"), speed
+        return None, speed
+
+    def _range(self, size):
+        match = re.match(r"^bytes=(\d*)-(\d*)$", self.headers.get("Range", ""))
+        if not match or not (match.group(1) or match.group(2)):
+            return None
+        if match.group(1):
+            start = int(match.group(1))
+            end = int(match.group(2)) if match.group(2) else size - 1
+        else:
+            start, end = max(size - int(match.group(2)), 0), size - 1
+        return (start, min(end, size - 1)) if start < size else None
+
+    def _headers(self, target):
+        """Send the status and headers; returns (first byte, byte count) of the body."""
+        size = target.stat().st_size
+        byte_range = self._range(size)
+        start, end = byte_range or (0, size - 1)
+        if byte_range:
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        else:
+            self.send_response(200)
+        kind = "video/mp4" if target.suffix == ".mp4" else mimetypes.guess_type(target.name)[0]
+        self.send_header("Content-Type", kind or "application/octet-stream")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.end_headers()
+        return start, end - start + 1
+
+    def do_HEAD(self):
+        target, _ = self._target()
+        if target is None or not target.is_file():
             self.send_error(404)
             return
-        data = path.read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", "video/mp4")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        chunk = 16 * 1024
+        self._headers(target)
+
+    def do_GET(self):
+        target, speed = self._target()
+        if target is None or not target.is_file():
+            self.send_error(404)
+            return
+        start, length = self._headers(target)
+        pause = self.slow_seconds / max(length / self.chunk, 1) if speed == "slow" else 0
         try:
-            for start in range(0, len(data), chunk):
-                self.wfile.write(data[start:start + chunk])
-                time.sleep(chunk / self.rate)
+            with open(target, "rb") as source:
+                source.seek(start)
+                while length > 0:
+                    data = source.read(min(self.chunk, length))
+                    if not data:
+                        break
+                    length -= len(data)
+                    self.wfile.write(data)
+                    if pause:
+                        self.wfile.flush()
+                        time.sleep(pause)
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            pass  # yt-dlp closed the connection (it had what it needed, or was cancelled)
 
 
 class QuietServer(http.server.ThreadingHTTPServer):
@@ -70,20 +137,28 @@ class QuietServer(http.server.ThreadingHTTPServer):
 
 
 class MediaServer:
-    """A loopback server for `folder`, with a throttled /slow/ path."""
+    """The loopback media server of the tests (see MediaHandler), for `folder`."""
 
-    def __init__(self, folder):
-        for name in ("speech.mp4",):
-            if not (Path(folder) / name).exists():
-                shutil.copy(FIXTURES / name, Path(folder) / name)
-        handler = functools.partial(MediaHandler, directory=str(folder))
+    def __init__(self, folder=FIXTURES, slow_seconds=SLOW_SECONDS):
+        self.folder = Path(folder)
+        handler = type("Handler", (MediaHandler,), {"folder": self.folder,
+                                                     "slow_seconds": slow_seconds})
         self.server = QuietServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def add_long_speech(self):
+        """Write LONG_NAME (LONG_REPEATS times the speech) into the folder, for `/long/…`."""
+        return looped_speech(self.folder, LONG_NAME, LONG_REPEATS)
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def media_url(base, speed="fast", name=None):
+    """A media URL no earlier run used (so no checkpoint is reused)."""
+    return f"{base}/{speed}/{name or 'talk-' + uuid.uuid4().hex[:10]}.mp4"
 
 
 PIPELINE_CHILDREN = ("ffmpeg", "python")

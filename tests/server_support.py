@@ -1,6 +1,7 @@
 """A real server started as `make run` starts it (`python run.py`), in a child process."""
 import http.server
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+
+from webui.models import FINISHED_STATES as ENDED
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,14 +49,43 @@ def start_server(data_dir, log_path, extra_args=(), env=None):
     raise AssertionError(f"server did not start: {Path(log_path).read_text()[-2000:]}")
 
 
-def wait_state(url, session_id, states, timeout=120):
+def run_status(server, session_id):
+    """The run's status snapshot; `server` is a base URL, the live server or a Flask test client."""
+    path = f"/api/pipeline/status/{session_id}"
+    if isinstance(server, str) or hasattr(server, "url"):
+        return requests.get(f"{getattr(server, 'url', server)}{path}", timeout=10).json()
+    return server.get(path).get_json()
+
+
+def wait_state(server, session_id, states=ENDED, timeout=120):
+    """Poll the status route until the run is in one of `states` (by default: ended); returns
+    the snapshot. `server` as for run_status."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        snapshot = requests.get(f"{url}/api/pipeline/status/{session_id}", timeout=5).json()
+        snapshot = run_status(server, session_id)
         if snapshot["state"] in states:
             return snapshot
         time.sleep(0.2)
-    raise AssertionError(f"run did not reach {states}")
+    raise AssertionError(f"run {session_id} did not reach {states} in {timeout} s")
+
+
+def start_run(server, url, stages=(1, 2), **extra):
+    """Start a run through the JSON API (`extra`: more body fields); returns its session id."""
+    body = {"youtube_url": url, "selected_stages": list(stages), **extra}
+    response = requests.post(f"{getattr(server, 'url', server)}/pipeline/execute", json=body,
+                             timeout=10)
+    assert response.status_code == 202, response.text
+    answer = response.json()
+    assert answer["status"] in ("started", "queued") and answer["monitoring_enabled"] is True
+    return answer["session_id"]
+
+
+def csrf_token(client, path="/"):
+    """The CSRF token of the form on the page at `path` (a Flask test client's session)."""
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
 
 
 @contextmanager

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import socketio
 
+from tests.server_support import csrf_token
 from webui.access import check_bind, is_loopback
 from webui.config import ConfigError
 
@@ -54,9 +55,7 @@ def test_with_a_token_http_requests_need_it(client, token):
 
 
 def test_login_page_sets_the_session(client, token):
-    login = client.get("/login?next=/").get_data(as_text=True)
-    marker = 'name="csrf_token" value="'
-    csrf = login[login.index(marker) + len(marker):].split('"', 1)[0]
+    csrf = csrf_token(client, "/login?next=/")
     wrong = client.post("/login?next=/", data={"token": "nope", "csrf_token": csrf})
     assert wrong.status_code == 400 and "not right" in wrong.get_data(as_text=True)
     right = client.post("/login?next=/", data={"token": token, "csrf_token": csrf})

@@ -12,6 +12,7 @@ import pytest
 from services import assets
 from services.media import ffmpeg_path
 from tests.conftest import FIXTURES
+from tests.server_support import csrf_token
 
 JSON = {"Accept": "application/json"}
 
@@ -46,13 +47,8 @@ def _everything(folder):
     return set(os.listdir(folder)) if folder.is_dir() else set()
 
 
-def _token(client):
-    page = client.get("/assets").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
 def _upload(client, content, filename, headers=None, token=None):
-    form = {"csrf_token": token or _token(client), "file": (io.BytesIO(content), filename)}
+    form = {"csrf_token": token or csrf_token(client, "/assets"), "file": (io.BytesIO(content), filename)}
     return client.post("/assets", data=form, content_type="multipart/form-data",
                        headers=headers or {})
 
@@ -86,7 +82,7 @@ def test_upload_list_play_and_delete_through_the_page(client, folder, tone_mp3):
     part = client.get(f"/assets/{quote(name)}", headers={"Range": "bytes=0-99"})
     assert part.status_code == 206 and part.data == tone_mp3[:100]
 
-    gone = client.post(f"/assets/{quote(name)}/delete", data={"csrf_token": _token(client)})
+    gone = client.post(f"/assets/{quote(name)}/delete", data={"csrf_token": csrf_token(client, "/assets")})
     assert gone.status_code == 303 and gone.headers["Location"] == "/assets"
     assert name not in _listed(client) and not (folder / name).exists()
     assert client.get(f"/assets/{quote(name)}").status_code == 404
@@ -135,7 +131,7 @@ def test_a_file_that_is_not_audio_is_refused_and_nothing_is_left(client, folder,
 
 def test_an_upload_without_a_file_or_token_is_refused(client, folder, tone_mp3):
     before = _everything(folder)
-    missing = client.post("/assets", data={"csrf_token": _token(client)},
+    missing = client.post("/assets", data={"csrf_token": csrf_token(client, "/assets")},
                           content_type="multipart/form-data")
     assert missing.status_code == 400 and "Choose an audio file" in missing.get_data(as_text=True)
     forged = _upload(client, tone_mp3, "forged.mp3", token="forged")
@@ -181,7 +177,7 @@ def test_hostile_names_in_urls_are_not_found(client, folder, path):
         deleted = client.delete(f"/api/assets/{path}")
         assert deleted.status_code in (404, 405)
         assert deleted.get_json()["error"]["code"] in ("not_found", "method_not_allowed")
-        form = client.post(f"/assets/{path}/delete", data={"csrf_token": _token(client)})
+        form = client.post(f"/assets/{path}/delete", data={"csrf_token": csrf_token(client, "/assets")})
         assert form.status_code in (404, 405)
         assert hidden.read_bytes() == b"hidden"
         assert (Path(folder).parent / "secret_key").is_file()

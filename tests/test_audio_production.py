@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import requests
 
-from tests.conftest import FIXTURES, cancel_during, wait_finished
+from tests.conftest import FIXTURES, cancel_during
+from tests.server_support import wait_state
 from tests.media_support import child_processes, ffmpeg
 
 TARGET_I, TARGET_TP = -16.0, -1.5
@@ -53,7 +54,7 @@ def interview(live_server, media_server):
     client = live_server.app.test_client()
     episode = f"interview-{uuid.uuid4().hex[:8]}"
     session_id = start(live_server, f"{media_server}/two_voices.m4a", [1, 2, 3, 4, 5, 6], episode)
-    snapshot = wait_finished(client, session_id, timeout=300)
+    snapshot = wait_state(client, session_id, timeout=300)
     assert snapshot["state"] == "completed", snapshot["error"]
     folder = episodes(live_server) / episode
     return {"folder": folder, "episode": episode,
@@ -145,7 +146,7 @@ def test_music_bed_is_ducked_under_speech_with_intro_and_outro(interview, live_s
     episode = f"{interview['episode']}-bed"
     shutil.copytree(interview["folder"], episodes(live_server) / episode)
     client = live_server.app.test_client()
-    snapshot = wait_finished(client, start(live_server, "http://127.0.0.1:9/bed.m4a", [6], episode))
+    snapshot = wait_state(client, start(live_server, "http://127.0.0.1:9/bed.m4a", [6], episode))
     assert snapshot["state"] == "completed", snapshot["error"]
     folder = episodes(live_server) / episode
     made = json.loads((folder / "production.json").read_text())
@@ -177,7 +178,7 @@ def test_highlights_mode_in_mp3(interview, live_server, monkeypatch):
     client = live_server.app.test_client()
     session_id = start(live_server, "http://127.0.0.1:9/h.mp3", [6], episode,
                        {"episode_mode": "highlights"})
-    snapshot = wait_finished(client, session_id)
+    snapshot = wait_state(client, session_id)
     assert snapshot["state"] == "completed", snapshot["error"]
     made = json.loads((folder / "production.json").read_text())
     assert made["mode"] == "highlights" and made["episode"]["file"] == "episode.mp3"

@@ -3,7 +3,9 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser_support import PHONE, media_url, screenshot, start_run, wait_run_ended
+from tests.browser_support import PHONE, screenshot
+from tests.media_support import media_url
+from tests.server_support import start_run, wait_state
 
 NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
 
@@ -40,7 +42,7 @@ def test_start_and_cancel_by_keyboard_on_a_phone(page, live_server, any_media):
 
 def test_history_and_run_pages(page, live_server, any_media):
     session_id = start_run(live_server, media_url(any_media, "fast"))
-    assert wait_run_ended(live_server, session_id)["state"] == "completed"
+    assert wait_state(live_server, session_id)["state"] == "completed"
 
     page.goto("/runs")
     row = page.locator("table.runs tbody tr").first

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import PHONE, screenshot, start_run, wait_run_ended
+from tests.browser_support import PHONE, screenshot
+from tests.server_support import start_run, wait_state
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
@@ -23,7 +24,7 @@ def summarized_run(live_server, media_server):
     name = "topics.m4a" if (FIXTURES / "topics.m4a").is_file() else "speech.mp4"
     session_id = start_run(live_server, f"{media_server}/{name}?browser-{uuid.uuid4().hex[:8]}",
                            stages=(1, 2, 3, 4, 5))
-    assert wait_run_ended(live_server, session_id, timeout=240)["state"] == "completed"
+    assert wait_state(live_server, session_id, timeout=240)["state"] == "completed"
     with live_server.app.app_context():
         from webui.extensions import db
         from webui.models import Run

@@ -4,7 +4,9 @@ import re
 import requests
 from playwright.sync_api import expect
 
-from tests.browser_support import media_url, screenshot, start_run, stored_events, wait_run_ended
+from tests.browser_support import screenshot, stored_events
+from tests.media_support import media_url
+from tests.server_support import start_run, wait_state
 
 # Records desktop notifications instead of showing them (permission already granted).
 NOTIFICATION_RECORDER = """
@@ -158,7 +160,7 @@ def test_cancel_during_transcription_ends_cancelled(page, live_server, any_media
     expect(stage(page, 2)).to_have_attribute("data-status", "cancelled")
     expect(stage(page, 1)).to_have_attribute("data-status", "completed")
     session_id = page.locator("#monitor").get_attribute("data-session-id")
-    assert wait_run_ended(live_server, session_id)["state"] == "cancelled"
+    assert wait_state(live_server, session_id)["state"] == "cancelled"
     screenshot(page, "monitor-4-cancelled")
     assert page.errors == []
 

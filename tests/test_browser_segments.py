@@ -6,7 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import PHONE, screenshot, wait_run_ended
+from tests.browser_support import PHONE, screenshot
+from tests.server_support import wait_state
 from tests.segment_support import long_episode, make_run, waiting  # noqa: F401
 
 ROWS = ".segment-list .segment-row"
@@ -217,7 +218,7 @@ def test_a_long_segment_is_confirmed_then_the_run_goes_on(page, app, live_server
     page.get_by_role("button", name="Continue", exact=True).click()
     page.get_by_role("button", name="Continue anyway").click()
     page.wait_for_url(re.compile(rf"/\?session={waiting}$"))
-    assert wait_run_ended(live_server, waiting, timeout=60)["state"] == "completed"
+    assert wait_state(live_server, waiting, timeout=60)["state"] == "completed"
     saved = app.test_client().get(f"/api/runs/{waiting}/segments").get_json()
     assert saved["status"] == "confirmed"
     assert [(s["start"], s["end"]) for s in saved["segments"]] == [(10.0, 79.0)]
@@ -350,7 +351,7 @@ def test_a_review_run_makes_the_clips_chosen_on_the_page(page, app, live_server,
     import requests
 
     from services.media import probe
-    from tests.browser_support import run_status
+    from tests.server_support import run_status
     from webui.extensions import db
     from webui.models import Run
 
@@ -403,7 +404,7 @@ def test_a_review_run_makes_the_clips_chosen_on_the_page(page, app, live_server,
 
     page.get_by_role("button", name="Continue", exact=True).click()
     page.wait_for_url(re.compile(rf"/\?session={session_id}$"))
-    assert wait_run_ended(live_server, session_id, timeout=400)["state"] == "completed"
+    assert wait_state(live_server, session_id, timeout=400)["state"] == "completed"
 
     saved = requests.get(f"{live_server.url}/api/runs/{session_id}/segments", timeout=10).json()
     assert saved["status"] == "confirmed"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import RecordingClient, wait_finished
+from tests.conftest import RecordingClient
+from tests.server_support import wait_state
 from tests.media_support import MediaServer, child_processes, looped_speech
 
 CANCEL_BOUND = 1.0
@@ -86,5 +87,5 @@ def test_cancel_mid_stage_is_quick_and_clean(live_server, media, path, stages, s
 def test_cancel_of_a_finished_run_is_not_running(live_server, speech_url, client):
     body = {"youtube_url": speech_url, "selected_stages": [1], "episode_directory": f"done-{uuid.uuid4().hex[:6]}"}
     session_id = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
-    assert wait_finished(client, session_id)["state"] == "completed"
+    assert wait_state(client, session_id)["state"] == "completed"
     assert client.post(f"/api/pipeline/cancel/{session_id}").get_json()["status"] == "not_running"

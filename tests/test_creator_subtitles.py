@@ -11,7 +11,8 @@ import requests
 
 from services.subtitles import estimated_words, parse_vtt
 from services.ytdlp_options import creator_subtitle_language
-from tests.conftest import FIXTURES, SPEECH_WORDS, wait_finished
+from tests.conftest import FIXTURES, SPEECH_WORDS
+from tests.server_support import wait_state
 from tests.media_support import MediaServer
 
 # --- parse_vtt ---------------------------------------------------------------------------------
@@ -178,7 +179,7 @@ def run_stages(live_server, client, url, episode, prefer):
     answer = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10)
     assert answer.status_code == 202, answer.text
     session_id = answer.json()["session_id"]
-    snapshot = wait_finished(client, session_id, timeout=240)
+    snapshot = wait_state(client, session_id, timeout=240)
     stored = requests.get(f"{live_server.url}/api/pipeline/events/{session_id}?since=0",
                           timeout=10).json()["events"]
     folder = Path(live_server.app.config["PIPELINE"]["data_dir"]) / "episodes" / episode

@@ -237,13 +237,13 @@ def test_retry_after_takes_any_header(value):
 def run_stage_1(live_server, client, url):
     import uuid
 
-    from tests.conftest import wait_finished
+    from tests.server_support import wait_state
 
     body = {"youtube_url": url, "selected_stages": [1],
             "episode_directory": f"errors-{uuid.uuid4().hex[:8]}"}
     answer = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10)
     session_id = answer.json()["session_id"]
-    snapshot = wait_finished(client, session_id)
+    snapshot = wait_state(client, session_id)
     events = requests.get(f"{live_server.url}/api/pipeline/events/{session_id}?since=0",
                           timeout=10).json()["events"]
     errors = [e["data"] for e in events if e["event"] == "pipeline_error"]

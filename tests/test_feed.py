@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from services.media import probe
-from tests.conftest import wait_finished
+from tests.server_support import wait_state
 from tests.media_support import ffmpeg
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -73,7 +73,7 @@ def produced(live_server, speech_url):
         "episode_directory": folder_name})
     assert answer.status_code == 202, answer.get_json()
     session_id = answer.get_json()["session_id"]
-    assert wait_finished(client, session_id, timeout=300)["state"] == "completed"
+    assert wait_state(client, session_id, timeout=300)["state"] == "completed"
     folder = episodes_root(live_server.app) / folder_name
     subprocess.run([ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
                     "-i", str(folder / "audio_hq.flac"), "-c:a", "aac", "-b:a", "64k",

@@ -19,8 +19,8 @@ from services.checkpoints import Checkpoints
 from services.controller import PipelineController, RunSpec
 from services.events import EventRecorder
 from services.manager import RunManager
-from tests.conftest import FIXTURES, RecordingClient, cancel_during, wait_finished
-from tests.browser_support import media_url
+from tests.conftest import FIXTURES, RecordingClient, cancel_during
+from tests.media_support import media_url
 from webui.extensions import db
 from webui.models import Event
 from tests.server_support import loopback_http, start_server, wait_state
@@ -82,13 +82,13 @@ def test_progress_and_elapsed_never_fall_across_a_resume(live_server, client, an
     session_id = requests.post(f"{live_server.url}/pipeline/execute", timeout=10, json={
         "youtube_url": url, "selected_stages": [1, 2]}).json()["session_id"]
     cancel_during(live_server.url, session_id, "Transcribing", timeout=120)
-    assert wait_finished(client, session_id)["state"] == "cancelled"
+    assert wait_state(client, session_id)["state"] == "cancelled"
     before = client.get(f"/api/pipeline/events/{session_id}").get_json()["events"]
     shown = max(e["data"]["progress"] for e in before if e["event"] == "pipeline_progress")
     worked = max(e["data"]["time_elapsed"] for e in before if e["event"] == "pipeline_progress")
     time.sleep(2)   # time stopped is not running time
     assert client.post(f"/api/pipeline/resume/{session_id}").status_code == 202
-    assert wait_finished(client, session_id, timeout=180)["state"] == "completed"
+    assert wait_state(client, session_id, timeout=180)["state"] == "completed"
     after = client.get(f"/api/pipeline/events/{session_id}?since={before[-1]['data']['seq']}").get_json()["events"]
     resumed = [e["data"] for e in after if e["event"] == "pipeline_progress"]
     assert resumed and min(e["progress"] for e in resumed) >= shown
@@ -169,7 +169,7 @@ def test_the_queue_is_capped_with_a_clear_429(live_server, client, monkeypatch):
         for session_id in reversed(ids):
             client.post(f"/api/pipeline/cancel/{session_id}")
         for session_id in ids:
-            assert wait_finished(client, session_id, timeout=30)["state"] == "cancelled"
+            assert wait_state(client, session_id, timeout=30)["state"] == "cancelled"
 
 
 # --- the size limit holds without a Content-Length ---------------------------------------------------
@@ -200,7 +200,7 @@ def test_a_download_without_content_length_stops_at_the_size_limit(live_server, 
         session_id = client.post("/pipeline/execute", json={
             "youtube_url": f"{server}/stream.m4a", "selected_stages": [1],
             "episode_directory": episode}).get_json()["session_id"]
-        snapshot = wait_finished(client, session_id, timeout=60)
+        snapshot = wait_state(client, session_id, timeout=60)
     assert snapshot["state"] == "failed" and "limits.max_size_mb" in snapshot["error"]
     folder = Path(live_server.app.config["PIPELINE"]["data_dir"]) / "episodes" / episode
     assert [p.name for p in folder.iterdir()] == []
@@ -227,7 +227,7 @@ def test_a_long_replay_runs_without_the_runs_lock(live_server, client, speech_ur
     pipeline = live_server.app.extensions["pipeline"]
     session_id = client.post("/pipeline/execute", json={
         "youtube_url": speech_url + "?replay", "selected_stages": [1]}).get_json()["session_id"]
-    wait_finished(client, session_id)
+    wait_state(client, session_id)
     first = pipeline.store.last_seq(session_id) + 1
     rows = [{"session_id": session_id, "seq": seq, "kind": "log_stream", "timestamp": "2026-01-01T00:00:00Z",
              "payload": {"level": "INFO", "message": f"line {seq}", "logger": "test", "seq": seq,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from tests.conftest import wait_finished
+from tests.server_support import wait_state
 
 INSIGHT_FILES = ("analysis.json", "segments.json", "summary.json", "summary.md")
 
@@ -22,7 +22,7 @@ def summarized_run(live_server, speech_url):
         "episode_directory": folder_name})
     assert answer.status_code == 202, answer.get_json()
     session_id = answer.get_json()["session_id"]
-    assert wait_finished(client, session_id, timeout=180)["state"] == "completed"
+    assert wait_state(client, session_id, timeout=180)["state"] == "completed"
     folder = Path(live_server.app.extensions["pipeline"].episodes_root) / folder_name
     for name in INSIGHT_FILES:
         assert (folder / name).is_file(), name

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import wait_finished
+from tests.server_support import wait_state
 
 
 def test_media_longer_than_the_limit_is_refused(live_server, speech_url, client, monkeypatch):
@@ -13,7 +13,7 @@ def test_media_longer_than_the_limit_is_refused(live_server, speech_url, client,
     episode = f"limit-{uuid.uuid4().hex[:6]}"
     body = {"youtube_url": speech_url + "?limit", "selected_stages": [1, 2], "episode_directory": episode}
     session_id = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
-    snapshot = wait_finished(client, session_id)
+    snapshot = wait_state(client, session_id)
     assert snapshot["state"] == "failed"
     assert "limits.max_duration_seconds" in snapshot["error"]
     folder = Path(live_server.app.config["PIPELINE"]["data_dir"]) / "episodes" / episode
@@ -35,7 +35,7 @@ def test_media_larger_than_the_limit_stops_the_download(live_server, speech_url,
     episode = f"size-{uuid.uuid4().hex[:6]}"
     body = {"youtube_url": speech_url + "?size", "selected_stages": [1], "episode_directory": episode}
     session_id = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
-    snapshot = wait_finished(client, session_id)
+    snapshot = wait_state(client, session_id)
     assert snapshot["state"] == "failed"
     assert "limits.max_size_mb" in snapshot["error"]
     folder = Path(live_server.app.config["PIPELINE"]["data_dir"]) / "episodes" / episode

@@ -9,18 +9,8 @@ import pytest
 import requests
 
 from services.stages import get_stage
-from tests.conftest import FIXTURES, SPEECH_WORDS, RecordingClient, wait_finished
-
-
-def start_run(live_server, url, stages=(1, 2), **extra):
-    body = {"youtube_url": url, "selected_stages": list(stages),
-            "episode_directory": f"test-{uuid.uuid4().hex[:8]}", **extra}
-    response = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10)
-    assert response.status_code == 202, response.text
-    answer = response.json()
-    assert answer["status"] in ("started", "queued")
-    assert answer["monitoring_enabled"] is True
-    return answer["session_id"], body["episode_directory"]
+from tests.conftest import FIXTURES, SPEECH_WORDS, RecordingClient
+from tests.server_support import start_run, wait_state
 
 
 def completed(received):
@@ -35,7 +25,8 @@ def parse_time(stamp):
 def watched_run(live_server, speech_url):
     """One full run of stages 1-2, watched from its start by one socket client."""
     watcher = RecordingClient(live_server.url).connect()
-    session_id, episode = start_run(live_server, speech_url)
+    episode = f"test-{uuid.uuid4().hex[:8]}"
+    session_id = start_run(live_server, speech_url, episode_directory=episode)
     watcher.emit("subscribe", {"session_id": session_id, "last_seq": 0})
     watcher.wait_for(completed, timeout=180)
     time.sleep(0.3)
@@ -216,7 +207,7 @@ def test_subscribe_late_replays_everything_after_last_seq(socketio_client, watch
 
 def test_reconnecting_client_ends_with_the_full_gapless_sequence(live_server, speech_url):
     first = RecordingClient(live_server.url).connect()
-    session_id, _ = start_run(live_server, speech_url)
+    session_id = start_run(live_server, speech_url, episode_directory=f"test-{uuid.uuid4().hex[:8]}")
     first.emit("subscribe", {"session_id": session_id, "last_seq": 0})
     first.wait_for(lambda got: any(k == "pipeline_transition" and d["to_stage"] == 2
                                    for k, d, _ in got), timeout=120)
@@ -246,7 +237,7 @@ def test_second_run_of_the_episode_reuses_stage_outputs(live_server, speech_url,
             "episode_directory": watched_run["episode"]}
     response = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10)
     session_id = response.json()["session_id"]
-    snapshot = wait_finished(client, session_id)
+    snapshot = wait_state(client, session_id)
     assert snapshot["state"] == "completed"
     assert [s["status"] for s in snapshot["stages"]] == ["reused", "reused"]
 

@@ -1,6 +1,8 @@
 """HTTP routes: bad input gets a 4xx JSON error of one shape, never a 500."""
 import pytest
 
+from tests.server_support import csrf_token
+
 
 def assert_error(response, status, field=None):
     assert response.status_code == status, response.get_data(as_text=True)
@@ -73,13 +75,6 @@ def test_execute_rejects_an_oversized_body(client):
     assert_error(response, 413)
 
 
-def form_token(client):
-    page = client.get("/").get_data(as_text=True)
-    marker = 'name="csrf_token" value="'
-    start = page.index(marker) + len(marker)
-    return page[start:page.index('"', start)]
-
-
 def test_form_post_without_the_csrf_token_is_refused(client):
     response = client.post("/pipeline/execute", data={"youtube_url": "http://127.0.0.1:9/a.mp4"})
     assert_error(response, 400)
@@ -95,7 +90,7 @@ def test_cross_site_requests_are_refused(client):
 
 def test_form_post_with_an_error_shows_the_message_in_the_form(client):
     response = client.post("/pipeline/execute", data={"youtube_url": "javascript:alert(1)",
-                                                      "csrf_token": form_token(client)},
+                                                      "csrf_token": csrf_token(client)},
                            headers={"Accept": "text/html"})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -106,7 +101,7 @@ def test_form_post_with_an_error_shows_the_message_in_the_form(client):
 def test_form_fields_are_escaped_in_the_page(client):
     response = client.post("/pipeline/execute",
                            data={"youtube_url": "\"><script>alert(1)</script>",
-                                 "csrf_token": form_token(client)},
+                                 "csrf_token": csrf_token(client)},
                            headers={"Accept": "text/html"})
     page = response.get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page
@@ -155,3 +150,16 @@ def test_dashboard_lists_the_stages_and_loads_its_script(client):
     assert 'type="module"' in page and "js/dashboard.js" in page
     assert "<script>" not in page
     assert client.get("/static/js/vendor/socket.io-4.8.4.esm.min.js").status_code == 200
+
+
+def test_a_session_id_longer_than_the_column_names_no_run(client):
+    from webui.models import SESSION_ID_LENGTH
+
+    too_long = "a" * (SESSION_ID_LENGTH + 1)
+    for path in (f"/api/pipeline/status/{too_long}", f"/api/pipeline/events/{too_long}",
+                 f"/api/runs/{too_long}/segments", f"/api/runs/{too_long}/peaks"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.get_json()["error"]["code"], path
+    assert client.post(f"/api/pipeline/resume/{too_long}").status_code == 404
+    assert client.get(f"/runs/{too_long}").status_code == 404

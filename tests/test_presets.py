@@ -8,13 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from services import presets
+from tests.server_support import csrf_token
 from webui import preset_store
 from webui.models import Preset, Run
-
-
-def _token(client, path="/presets/new"):
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 def _name():
@@ -42,7 +38,7 @@ def test_the_three_workflows_are_seeded_once(app, client):
 
 
 def test_create_edit_duplicate_delete_through_the_pages(client):
-    token = _token(client)
+    token = csrf_token(client, "/presets/new")
     name = _name()
     form = {"csrf_token": token, "name": name, "description": "For interviews",
             "stages": ["1", "2", "3"], "beam_size": "3", "clip_count": "4",
@@ -86,7 +82,7 @@ def test_create_edit_duplicate_delete_through_the_pages(client):
     ("stages", [], "at least one stage"),
 ])
 def test_bad_values_are_shown_next_to_the_field_and_never_stored(client, field, value, words):
-    token = _token(client)
+    token = csrf_token(client, "/presets/new")
     name = _name()
     form = {"csrf_token": token, "name": name, "stages": ["1", "2"]}
     form[field] = value
@@ -137,7 +133,7 @@ def test_export_then_import_gives_the_same_preset(client):
     assert copy["name"] == f"{original['name']} (2)"  # the name was taken: a free one
     assert copy["settings"] == original["settings"] and copy["stages"] == original["stages"]
 
-    token = _token(client, "/presets")
+    token = csrf_token(client, "/presets")
     document["name"] = _name()
     page_import = client.post("/presets/import", data={"csrf_token": token,
                                                        "document": json.dumps(document)})
@@ -154,7 +150,7 @@ def test_export_then_import_gives_the_same_preset(client):
     ('[1, 2, 3]', "file"),
 ])
 def test_a_bad_import_says_why(client, document, field):
-    token = _token(client, "/presets")
+    token = csrf_token(client, "/presets")
     before = len(client.get("/api/presets").get_json()["presets"])
     answer = client.post("/presets/import", data={"csrf_token": token, "document": document})
     assert answer.status_code == 400
@@ -180,8 +176,8 @@ def test_a_run_stores_the_effective_settings_and_overrides_win(app, client, medi
         assert stored.settings["loudness_lufs"] == -16.0  # the configuration
     page = client.get(f"/runs/{session_id}").get_data(as_text=True)
     assert "Settings this run used" in page and "Beam size" in page
-    from tests.conftest import wait_finished
-    assert wait_finished(client, session_id)["state"] == "completed"
+    from tests.server_support import wait_state
+    assert wait_state(client, session_id)["state"] == "completed"
 
 
 @pytest.mark.parametrize("body, field", [

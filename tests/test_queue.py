@@ -5,7 +5,7 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import wait_finished
+from tests.server_support import wait_state
 from tests.media_support import MediaServer
 
 
@@ -42,7 +42,7 @@ def test_runs_wait_in_order_and_duplicates_return_the_active_run(live_server, sl
     assert running_duplicate["session_id"] == first["session_id"]
     assert running_duplicate["status"] == "started"
 
-    snapshots = [wait_finished(client, run["session_id"]) for run in (first, second, third)]
+    snapshots = [wait_state(client, run["session_id"]) for run in (first, second, third)]
     assert [s["state"] for s in snapshots] == ["completed"] * 3
     for earlier, later in zip(snapshots, snapshots[1:]):
         assert later["started_at"] >= earlier["finished_at"]
@@ -59,6 +59,6 @@ def test_a_queued_run_can_be_cancelled_before_it_starts(live_server, slow_media,
     events = client.get(f"/api/pipeline/events/{waiting['session_id']}").get_json()["events"]
     assert [e["event"] for e in events] == ["pipeline_completion"]
     assert events[0]["data"]["status"] == "cancelled" and events[0]["data"]["seq"] == 1
-    assert wait_finished(client, first["session_id"])["state"] == "completed"
+    assert wait_state(client, first["session_id"])["state"] == "completed"
     time.sleep(0.3)
     assert client.get(f"/api/pipeline/status/{waiting['session_id']}").get_json()["started_at"] is None

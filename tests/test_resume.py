@@ -3,12 +3,8 @@ import uuid
 
 import requests
 
-from tests.conftest import RecordingClient, wait_finished
-
-
-def csrf_from(page):
-    marker = 'name="csrf_token" value="'
-    return page[page.index(marker) + len(marker):].split('"', 1)[0]
+from tests.conftest import RecordingClient
+from tests.server_support import csrf_token, wait_state
 
 
 def test_resume_button_finishes_a_cancelled_run(live_server, speech_url, client):
@@ -23,14 +19,14 @@ def test_resume_button_finishes_a_cancelled_run(live_server, speech_url, client)
         client.post(f"/api/pipeline/cancel/{session_id}")
     finally:
         watcher.disconnect()
-    assert wait_finished(client, session_id)["state"] == "cancelled"
+    assert wait_state(client, session_id)["state"] == "cancelled"
 
     page = client.get(f"/runs/{session_id}").get_data(as_text=True)
     assert "Resume from the last completed stage" in page
-    answer = client.post(f"/api/pipeline/resume/{session_id}", data={"csrf_token": csrf_from(page)},
+    answer = client.post(f"/api/pipeline/resume/{session_id}", data={"csrf_token": csrf_token(client, f"/runs/{session_id}")},
                          headers={"Accept": "text/html"})
     assert answer.status_code == 303 and session_id in answer.headers["Location"]
-    final = wait_finished(client, session_id)
+    final = wait_state(client, session_id)
     assert final["state"] == "completed"
     assert [s["status"] for s in final["stages"]] == ["completed", "completed"]
     assert "Resume from the last completed stage" not in client.get(f"/runs/{session_id}").get_data(as_text=True)

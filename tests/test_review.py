@@ -8,7 +8,7 @@ import time
 import requests
 
 from services.media import probe
-from tests.conftest import RecordingClient, wait_finished
+from tests.conftest import RecordingClient
 from tests.server_support import start_server, wait_state
 
 TOLERANCE = 0.1   # seconds between a confirmed segment and its encoded clip
@@ -133,7 +133,7 @@ def test_cancel_resume_and_a_new_selection(live_server, client, media_server):
     answer = requests.post(f"{url}/runs/{session_id}/segments",
                            json={"segments": long_one, "accept_warnings": True}, timeout=5)
     assert answer.status_code == 200 and answer.json()["warnings"]
-    assert wait_finished(client, session_id, timeout=120)["state"] == "completed"
+    assert wait_state(client, session_id, timeout=120)["state"] == "completed"
     again = requests.post(f"{url}/runs/{session_id}/segments", json={"segments": long_one}, timeout=5)
     assert (again.status_code, again.json()["error"]["code"]) == (409, "not_awaiting_selection")
 
@@ -148,6 +148,6 @@ def test_cancel_resume_and_a_new_selection(live_server, client, media_server):
     answer = requests.post(f"{url}/runs/{new_id}/segments",
                            json={"segments": [{"start": 1.0, "end": 6.0}]}, timeout=5)
     assert answer.status_code == 200, answer.text
-    final = wait_finished(client, new_id, timeout=120)
+    final = wait_state(client, new_id, timeout=120)
     assert final["state"] == "completed"
     assert [s["status"] for s in final["stages"]] == ["reused", "completed"]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_finished
+from tests.server_support import wait_state
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def finished_run(live_server, speech_url):
         "youtube_url": speech_url, "selected_stages": [1, 2], "episode_directory": folder_name})
     assert answer.status_code == 202, answer.get_json()
     session_id = answer.get_json()["session_id"]
-    assert wait_finished(client, session_id)["state"] == "completed"
+    assert wait_state(client, session_id)["state"] == "completed"
     episodes = Path(live_server.app.extensions["pipeline"].episodes_root)
     return session_id, episodes / folder_name
 

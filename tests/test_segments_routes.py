@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import wait_finished
+from tests.server_support import wait_state
 from tests.segment_support import DURATION, RATE, make_run, waiting  # noqa: F401
 
 
@@ -131,7 +131,7 @@ def test_a_long_segment_needs_confirmation_then_continues(client, app, waiting):
     body = answer.get_json()
     assert body["status"] in ("started", "queued") and body["session_id"] == waiting
     assert [(s["start"], s["end"]) for s in body["segments"]] == [(0.0, 79.0), (90.0, 109.0)]
-    assert wait_finished(client, waiting, timeout=60)["state"] == "completed"
+    assert wait_state(client, waiting, timeout=60)["state"] == "completed"
     saved = client.get(f"/api/runs/{waiting}/segments").get_json()
     assert saved["status"] == "confirmed" and saved["awaiting"] is False
     assert [(s["start"], s["end"]) for s in saved["segments"]] == [(0.0, 79.0), (90.0, 109.0)]

@@ -4,7 +4,7 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import wait_finished
+from tests.server_support import wait_state
 
 
 @pytest.mark.parametrize("message, code", [
@@ -67,7 +67,7 @@ def test_a_failing_download_ends_failed_with_an_error_event(live_server, media_s
     error = watcher.wait_kind("pipeline_error", timeout=1)
     assert error["stage"] == 1
     assert "404" in error["error"]["message"] or "Not Found" in error["error"]["message"]
-    snapshot = wait_finished(client, session_id)
+    snapshot = wait_state(client, session_id)
     assert snapshot["state"] == "failed" and snapshot["error"]
     assert snapshot["stages"][0]["status"] == "failed"
 
@@ -84,7 +84,7 @@ def test_cancel_over_the_socket_stops_the_run(live_server, speech_url, socketio_
     assert result["status"] in ("cancelling", "cancelled")
     completion = watcher.wait_kind("pipeline_completion", timeout=60)
     assert completion["status"] == "cancelled"
-    assert wait_finished(client, session_id)["state"] == "cancelled"
+    assert wait_state(client, session_id)["state"] == "cancelled"
     for path in (f"/pipeline/interrupt/{session_id}", f"/api/pipeline/cancel/{session_id}"):
         again = client.post(path)
         assert again.status_code == 200 and again.get_json()["status"] == "cancelled"

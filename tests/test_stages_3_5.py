@@ -10,7 +10,8 @@ import requests
 
 from services.stages import get_stage
 from services.youtube_chapters import check_chapter_lines
-from tests.conftest import FIXTURES, RecordingClient, cancel_during, wait_finished
+from tests.conftest import FIXTURES, RecordingClient, cancel_during
+from tests.server_support import wait_state
 
 TRUTH = json.loads((FIXTURES / "topics.json").read_text())
 
@@ -114,13 +115,13 @@ def test_every_summary_sentence_is_in_the_transcript(full_run):
 
 def test_a_3_to_5_rerun_reuses_stages_1_and_2(full_run, live_server, media_server, client):
     session_id = start(live_server, f"{media_server}/topics.m4a", [1, 2, 3, 4, 5], full_run["episode"])
-    snapshot = wait_finished(client, session_id, timeout=180)
+    snapshot = wait_state(client, session_id, timeout=180)
     states = {stage["stage"]: stage["status"] for stage in snapshot["stages"]}
     assert states == {1: "reused", 2: "reused", 3: "reused", 4: "reused", 5: "reused"}
     checkpoints = json.loads((full_run["folder"] / "checkpoints.json").read_text())
     assert set(checkpoints) >= {"content_analysis", "segment_selection", "summary_generation"}
     session_id = start(live_server, f"{media_server}/topics.m4a?again", [3, 4, 5], full_run["episode"])
-    snapshot = wait_finished(client, session_id, timeout=180)
+    snapshot = wait_state(client, session_id, timeout=180)
     assert snapshot["state"] == "completed"
 
 
@@ -138,7 +139,7 @@ def test_a_new_transcript_makes_stage_3_run_again(full_run, live_server, client)
     (target / "checkpoints.json").write_text((folder / "checkpoints.json").read_text())
     (target / "analysis.json").write_bytes((folder / "analysis.json").read_bytes())
     session_id = start(live_server, "http://127.0.0.1:9/unused.mp4", [3], edited)
-    snapshot = wait_finished(client, session_id, timeout=120)
+    snapshot = wait_state(client, session_id, timeout=120)
     assert snapshot["stages"][0]["status"] == "completed"
     analysis = json.loads((target / "analysis.json").read_text())
     assert analysis["duration"] <= full_run["read"]("analysis.json")["duration"]

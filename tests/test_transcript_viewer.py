@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_support import PHONE, screenshot
-from tests.conftest import FIXTURES, wait_finished
+from tests.conftest import FIXTURES
+from tests.server_support import wait_state
 
 TRUTH = json.loads((FIXTURES / "topics.json").read_text("utf-8"))
 TOPIC_WORDS = {"coffee": "coffee", "mars": "mars", "bread": "bread|dough"}
@@ -32,7 +33,7 @@ def transcribed_run(live_server, media_server):
         "episode_directory": name})
     assert answer.status_code == 202, answer.get_json()
     session_id = answer.get_json()["session_id"]
-    assert wait_finished(client, session_id, timeout=300)["state"] == "completed"
+    assert wait_state(client, session_id, timeout=300)["state"] == "completed"
     folder = Path(live_server.app.extensions["pipeline"].episodes_root) / name
     for output in ("audio_hq.flac", "transcript.json", "analysis.json"):
         assert (folder / output).is_file(), output

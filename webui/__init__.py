@@ -6,6 +6,7 @@ from flask import Flask
 
 from webui.config import load_settings
 from webui.extensions import db, socketio
+from webui.json_text import SocketJSON, TextJSONProvider
 
 
 def _secret_key(data_dir):
@@ -38,13 +39,14 @@ def create_app(test_config=None, config_file=None):
         PIPELINE=settings,
     )
     app.config.update(flask_overrides)
+    app.json = TextJSONProvider(app)   # a lone surrogate in a body is read as U+FFFD
     app.json.sort_keys = False   # answers keep the order they are built in
 
     db.init_app(app)
     socketio_settings = settings["socketio"]
     socketio.init_app(app, async_mode=socketio_settings.get("async_mode") or "threading",
                       message_queue=socketio_settings.get("message_queue"),
-                      ping_interval=10, ping_timeout=20)
+                      ping_interval=10, ping_timeout=20, json=SocketJSON)
 
     from webui import models  # noqa: F401 - the tables must be known before create_all
 

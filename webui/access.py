@@ -1,5 +1,6 @@
 """Who may use the server: loopback only by default; with `server.auth_token`, token holders."""
 import hmac
+from urllib.parse import urlsplit
 
 from flask import current_app, redirect, render_template, request, session, url_for
 
@@ -26,9 +27,33 @@ def configured_token(app=None):
 
 
 def token_matches(sent):
-    """Whether `sent` is the configured token (constant time)."""
+    """Whether `sent` is the configured token (constant time, any text, never raises)."""
     token = configured_token()
-    return bool(token) and isinstance(sent, str) and hmac.compare_digest(sent, token)
+    if not token or not isinstance(sent, str):
+        return False
+    # compare_digest refuses str with non-ASCII characters; bytes it takes as they are.
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"),
+                               str(token).encode("utf-8", "surrogatepass"))
+
+
+def same_site_path(target):
+    """`target` when it is a path on this site, else "/".
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so "/\\evil.example"
+    and "/<tab>/evil.example" lead to another site; such targets, and any with a scheme, a
+    host or a control character, give "/"."""
+    if not isinstance(target, str) or not target.startswith("/"):
+        return "/"
+    if any(ord(char) < 32 or 127 <= ord(char) < 160 for char in target):
+        return "/"
+    normalised = target.replace("\\", "/")
+    try:
+        parts = urlsplit(normalised)
+    except ValueError:
+        return "/"
+    if parts.scheme or parts.netloc or normalised.startswith("//"):
+        return "/"
+    return target
 
 
 def request_authorized():
@@ -62,9 +87,7 @@ def init_app(app):
     @bp.route("/login", methods=["GET", "POST"])
     def login():
         """Ask for the access token once per browser session."""
-        target = request.args.get("next") or "/"
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/"
+        target = same_site_path(request.args.get("next"))
         error = None
         if request.method == "POST":
             if token_matches(request.form.get("token")):

@@ -83,6 +83,20 @@ def environment_overrides(environ, defaults=DEFAULTS):
     return overrides
 
 
+def _auth_token(value):
+    """The access token as text: YAML reads `auth_token: 12345` as a number."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ConfigError("server.auth_token must be text, not true or false; put the token in "
+                          "quotes, e.g. auth_token: \"my-token\".")
+    if isinstance(value, (int, float)):
+        return str(value)
+    if not isinstance(value, str):
+        raise ConfigError("server.auth_token must be text (a single value, in quotes).")
+    return value
+
+
 def load_settings(config_file=None, environ=None, overrides=None):
     """The effective settings as a plain dict; `data_dir` is made absolute."""
     path = Path(config_file) if config_file else DEFAULT_CONFIG_FILE
@@ -111,6 +125,7 @@ def load_settings(config_file=None, environ=None, overrides=None):
         settings["server"]["port"] = int(settings["server"]["port"])
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"A numeric setting is not a number: {exc}") from exc
+    settings["server"]["auth_token"] = _auth_token(settings["server"].get("auth_token"))
     try:
         settings["download"] = check_settings(settings["download"], settings["data_dir"])
     except DownloadSettingsError as exc:

@@ -33,7 +33,9 @@ def check_csrf():
         return
     sent = request.form.get(FIELD) or request.headers.get(HEADER) or ""
     expected = session.get(FIELD, "")
-    if not expected or not hmac.compare_digest(sent, expected):
+    # as bytes: compare_digest raises on text with non-ASCII characters
+    if not expected or not hmac.compare_digest(sent.encode("utf-8", "surrogatepass"),
+                                               expected.encode("utf-8")):
         abort(400, description="The form has expired or did not come from this site; reload the page and try again.")
 
 

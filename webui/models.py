@@ -6,6 +6,15 @@ from sqlalchemy.engine import Engine
 
 from webui.extensions import db
 
+SESSION_ID_LENGTH = 32   # Run.session_id's column: a longer id names no run
+RUN_STATES = ("queued", "running", "awaiting_selection", "completed", "failed", "cancelled",
+              "interrupted")
+ACTIVE_STATES = ("queued", "running", "awaiting_selection")
+FINISHED_STATES = ("completed", "failed", "cancelled", "interrupted")
+RESUMABLE_STATES = ("interrupted", "failed", "cancelled")
+LIVE_STATES = ("running",)   # a run awaiting a selection survives a restart as it is
+DONE_STAGE_STATES = ("completed", "reused")
+
 
 def utcnow():
     """Now, timezone-aware UTC."""
@@ -41,7 +50,7 @@ class Run(db.Model):
     """One request to run stages on a URL, with its state and timing."""
 
     id = db.Column(db.Integer, primary_key=True)
-    session_id = db.Column(db.String(32), unique=True, nullable=False, index=True)
+    session_id = db.Column(db.String(SESSION_ID_LENGTH), unique=True, nullable=False, index=True)
     url = db.Column(db.Text, nullable=False)
     title = db.Column(db.Text)
     state = db.Column(db.String(24), nullable=False, default="queued", index=True)
@@ -94,7 +103,7 @@ class Event(db.Model):
     """One run event exactly as it was sent, numbered by `seq` within its run."""
 
     id = db.Column(db.Integer, primary_key=True)
-    session_id = db.Column(db.String(32), nullable=False)
+    session_id = db.Column(db.String(SESSION_ID_LENGTH), nullable=False)
     seq = db.Column(db.Integer, nullable=False)
     kind = db.Column(db.String(40), nullable=False)
     payload = db.Column(db.JSON, nullable=False)

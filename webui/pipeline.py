@@ -16,13 +16,10 @@ from services.selection import SelectionError  # noqa: F401 - raised through con
 from services.stages import STAGES_BY_NUMBER, get_stage
 from services.validation import ValidationError, episode_directory, parse_stages, validate_url
 from webui import log_handler, preset_store, review
-from webui.models import iso, utcnow
+from webui.models import (DONE_STAGE_STATES, FINISHED_STATES, LIVE_STATES, RESUMABLE_STATES,
+                          iso, utcnow)
 from webui.store import SqlRunStore
 
-FINISHED_STATES = ("completed", "failed", "cancelled", "interrupted")
-RESUMABLE_STATES = ("interrupted", "failed", "cancelled")
-LIVE_STATES = ("running",)   # a run awaiting a selection survives a restart as it is
-DONE_STAGE_STATES = ("completed", "reused")
 MAX_OPTIONS = 50
 DEFAULT_MAX_QUEUED = 100
 

@@ -1,5 +1,6 @@
 """Socket.IO handlers (default namespace): subscribe with replay, unsubscribe, cancel, ping."""
 import logging
+import math
 import time
 
 from flask import current_app, request, session
@@ -8,10 +9,10 @@ from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 from services import events
 from services.events import utc_timestamp
 from webui.access import configured_token, token_matches
+from webui.models import SESSION_ID_LENGTH
 
 log = logging.getLogger(__name__)
 REQUEST_ERROR = "request_error"
-MAX_SESSION_ID = 64
 
 
 def room_for(session_id):
@@ -29,7 +30,7 @@ def _session_id(data):
         _error("invalid_message", "Send an object such as {\"session_id\": \"...\"}.")
         return None
     session_id = data.get("session_id")
-    if not isinstance(session_id, str) or not session_id or len(session_id) > MAX_SESSION_ID:
+    if not isinstance(session_id, str) or not session_id or len(session_id) > SESSION_ID_LENGTH:
         _error("invalid_session_id", "session_id must be a run's id.", "session_id")
         return None
     return session_id
@@ -58,7 +59,9 @@ def register_handlers(socketio):
         last_seq = data.get("last_seq", 0)
         if last_seq is None:
             last_seq = 0
-        if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0:
+        # SQLite integers are 64-bit: a larger last_seq would end in an OverflowError.
+        if (isinstance(last_seq, bool) or not isinstance(last_seq, int)
+                or not 0 <= last_seq < 2 ** 63):
             _error("invalid_last_seq", "last_seq must be a whole number, 0 or more.", "last_seq",
                    session_id=session_id)
             return
@@ -103,6 +106,8 @@ def register_handlers(socketio):
         sent = data.get("t") if isinstance(data, dict) else None
         if isinstance(sent, bool) or not isinstance(sent, (int, float, str, type(None))):
             sent = None
+        elif isinstance(sent, float) and not math.isfinite(sent):
+            sent = None   # NaN and infinities are not JSON a browser can read
         emit("pong", {"t": sent, "server_time": utc_timestamp(), "server_epoch": time.time()})
 
     @socketio.on_error_default
