@@ -142,7 +142,7 @@ def export(preset_id):
     """The preset as a JSON file that import reads back."""
     preset = preset_store.get(preset_id)
     if preset is None:
-        return api_error(404, "unknown_preset", "There is no preset with this id.", "preset_id")
+        return _unknown_preset()
     document = presets.export(preset.name, preset.description, preset.stages, preset.settings)
     response = current_app.response_class(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
                                           mimetype="application/json")
@@ -227,22 +227,22 @@ def api_create():
     return _save_json(None, 201)
 
 
+def _unknown_preset():
+    return api_error(404, "unknown_preset", "There is no preset with this id.", "preset_id")
+
+
 @bp.get(f"/api/presets/{PRESET_ID}")
 def api_get(preset_id):
     """One preset."""
     preset = preset_store.get(preset_id)
-    if preset is None:
-        return api_error(404, "unknown_preset", "There is no preset with this id.", "preset_id")
-    return jsonify(as_json(preset))
+    return jsonify(as_json(preset)) if preset else _unknown_preset()
 
 
 @bp.put(f"/api/presets/{PRESET_ID}")
 def api_update(preset_id):
     """Replace a preset's name, description, stages and fields."""
     preset = preset_store.get(preset_id)
-    if preset is None:
-        return api_error(404, "unknown_preset", "There is no preset with this id.", "preset_id")
-    return _save_json(preset, 200)
+    return _save_json(preset, 200) if preset else _unknown_preset()
 
 
 @bp.delete(f"/api/presets/{PRESET_ID}")
@@ -250,7 +250,7 @@ def api_delete(preset_id):
     """Delete a preset."""
     preset = preset_store.get(preset_id)
     if preset is None:
-        return api_error(404, "unknown_preset", "There is no preset with this id.", "preset_id")
+        return _unknown_preset()
     preset_store.delete(preset)
     return jsonify({"deleted": preset_id})
 

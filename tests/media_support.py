@@ -10,6 +10,8 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
+import pytest
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SPEEDS = ("fast", "slow", "long")
 SLOW_SECONDS = 5.0        # a /slow/ download takes about this long
@@ -154,6 +156,15 @@ class MediaServer:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def three_minute_media(tmp_path):
+    """A media server for `speech-3min.m4a`: the speech fixture looped to about 3 minutes."""
+    looped_speech(tmp_path, "speech-3min.m4a", 8)
+    server = MediaServer(tmp_path)
+    yield server
+    server.close()
 
 
 def media_url(base, speed="fast", name=None):

@@ -5,19 +5,12 @@ import signal
 import sqlite3
 import time
 
-import pytest
 import requests
 
 from tests.conftest import RecordingClient
-from tests.media_support import MediaServer, looped_speech
+from tests.media_support import three_minute_media as media  # noqa: F401 - a fixture
 from tests.server_support import start_server, wait_state
 
-@pytest.fixture
-def media(tmp_path):
-    looped_speech(tmp_path, "speech-3min.m4a", 8)
-    server = MediaServer(tmp_path)
-    yield server
-    server.close()
 
 
 def test_kill_9_mid_transcription_then_restart_and_resume(tmp_path, media):

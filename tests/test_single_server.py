@@ -10,16 +10,10 @@ import pytest
 import requests
 
 from services.data_lock import LOCK_NAME, FolderBusy, hold
-from tests.media_support import MediaServer, looped_speech
+from tests.media_support import three_minute_media as media  # noqa: F401 - a fixture
 from tests.server_support import ROOT, free_port, start_server, wait_state
 
 
-@pytest.fixture
-def media(tmp_path):
-    looped_speech(tmp_path, "speech-3min.m4a", 8)
-    server = MediaServer(tmp_path)
-    yield server
-    server.close()
 
 
 def _rows(database, sql, *args):
