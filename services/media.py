@@ -49,15 +49,18 @@ def run_ffmpeg(args, cancel, duration=None, on_progress=None, stderr_lines=None)
 
 
 def probe(path):
-    """Duration (s) and stream kinds of a media file, read with PyAV."""
+    """Duration (s) of a media file and of its first audio stream, and its stream kinds,
+    read with PyAV. A video's picture may run on after its sound ends, so the two can differ."""
     try:
         with av.open(str(path)) as container:
             streams = [stream.type for stream in container.streams]
+            lengths = {stream.index: float(stream.duration * stream.time_base)
+                       for stream in container.streams if stream.duration and stream.time_base}
             duration = container.duration / av.time_base if container.duration else None
-            if duration is None:
-                for stream in container.streams:
-                    if stream.duration and stream.time_base:
-                        duration = max(duration or 0, float(stream.duration * stream.time_base))
+            if duration is None and lengths:
+                duration = max(lengths.values())
+            audio = next((s for s in container.streams if s.type == "audio"), None)
+            audio_duration = lengths.get(audio.index) if audio is not None else None
     except (av.error.FFmpegError, OSError) as exc:
         raise MediaError(f"cannot read {os.path.basename(str(path))}: {exc}") from exc
-    return {"duration": duration, "streams": streams}
+    return {"duration": duration, "audio_duration": audio_duration, "streams": streams}

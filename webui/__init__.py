@@ -58,10 +58,11 @@ def create_app(test_config=None, config_file=None):
         seed(settings.get("presets"))
 
     from routes import register_blueprints
-    from webui import access, csrf
+    from webui import access, csrf, hosts
     from webui.pipeline import Pipeline
     from webui.sockets import register_handlers
 
+    hosts.init_app(app)   # first: a request for another host name goes no further
     access.init_app(app)
     csrf.init_app(app)
     register_blueprints(app)

@@ -11,7 +11,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.yaml"
 
 DEFAULTS = {
-    "server": {"host": "127.0.0.1", "port": 5000, "auth_token": None},
+    "server": {"host": "127.0.0.1", "port": 5000, "auth_token": None, "allowed_hosts": []},
     "data_dir": "data",
     "database_url": "",
     "max_concurrent_runs": 1,
@@ -20,7 +20,8 @@ DEFAULTS = {
                 "vad_filter": False, "temperature_fallback": True, "word_timestamps": True,
                 "prefer_creator_subtitles": False},
     "limits": {"max_duration_seconds": 14400, "max_size_mb": 4096, "max_asset_mb": 200,
-               "max_queued_runs": 100},
+               "max_queued_runs": 100,
+               "block_private_networks": False},
     "download": {"format": "bestaudio/best", "cookies_file": "cookies.txt", "proxy": None,
                  "rate_limit": None, "retries": 10, "fragment_retries": 10,
                  "retry_sleep_initial": 1.0, "retry_sleep_max": 30.0, "socket_timeout": 30,

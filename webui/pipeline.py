@@ -118,7 +118,8 @@ class Pipeline:
         """A RunSpec (with its effective preset fields) from request data, or ValidationError."""
         if not isinstance(data, dict):
             raise ValidationError("body", "Send a JSON object or a form.", "invalid_body")
-        url = validate_url(data.get("youtube_url"))
+        url = validate_url(data.get("youtube_url"),
+                           bool(self.settings["limits"].get("block_private_networks")))
         preset = self._preset(data)
         stages_value = data.get("selected_stages")
         if stages_value is None:

@@ -9,6 +9,7 @@ from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 from services import events
 from services.events import utc_timestamp
 from webui.access import configured_token, token_matches
+from webui.hosts import host_allowed
 from webui.models import SESSION_ID_LENGTH
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ def register_handlers(socketio):
 
     @socketio.on("connect")
     def connect(auth=None):
+        if not host_allowed(request.headers.get("Host"), current_app.extensions["allowed_hosts"]):
+            raise ConnectionRefusedError("unknown host")   # DNS rebinding (webui/hosts.py)
         if not configured_token():
             return True
         sent = auth.get("token") if isinstance(auth, dict) else None

@@ -14,6 +14,7 @@ import json
 import os
 from contextlib import closing
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from services.context import StageError
 from services.creator_subtitles import SUBTITLE_FILE, subtitle_request
@@ -126,6 +127,12 @@ def run(ctx):
     if extractor is None:
         raise StageError("yt-dlp does not recognise this URL.")
     ctx.log.info("URL handled by the yt-dlp extractor '%s'", extractor)
+    from services.validation import check_resolved  # validation imports the stages
+
+    refused = check_resolved(urlsplit(ctx.url).hostname or "",
+                             bool((ctx.settings.get("limits") or {}).get("block_private_networks")))
+    if refused:
+        raise StageError(refused, "refused_address")
 
     ctx.sub_stage("Fetching metadata")
     ctx.path(SUBTITLE_FILE).unlink(missing_ok=True)  # from an earlier download
@@ -160,8 +167,15 @@ def run(ctx):
     wav = probe(ctx.path("audio.wav"))
     if "audio" not in wav["streams"] or not wav["duration"]:
         raise StageError("The extracted audio.wav is empty.")
-    if duration and abs(wav["duration"] - duration) > max(2.0, 0.05 * duration):
-        raise StageError(f"audio.wav lasts {wav['duration']:.1f} s but the media {duration:.1f} s.")
+    # Compared with the audio track's own length: a video whose picture runs on after the
+    # sound ends is fine; the gap to the container is only noted.
+    expected = source_probe["audio_duration"] or duration
+    if expected and abs(wav["duration"] - expected) > max(2.0, 0.05 * expected):
+        raise StageError(f"audio.wav lasts {wav['duration']:.1f} s but the media's audio track "
+                         f"{expected:.1f} s.")
+    if duration and abs(duration - wav["duration"]) > max(2.0, 0.05 * duration):
+        ctx.log.info("The media lasts %.1f s and its audio track %.1f s; the audio is what the "
+                     "pipeline uses", duration, wav["duration"])
     ctx.set_media(duration=wav["duration"])
 
     ctx.sub_stage("Organizing output")
