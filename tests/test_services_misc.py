@@ -87,7 +87,8 @@ def test_settings_layering(tmp_path):
     assert settings["whisper"]["beam_size"] == 5
     assert settings["whisper"]["model"] == "bundled"
     assert settings["max_concurrent_runs"] == 2
-    assert settings["server"] == {"host": "127.0.0.1", "port": 6000, "auth_token": None}
+    assert settings["server"] == {"host": "127.0.0.1", "port": 6000, "auth_token": None,
+                                  "allowed_hosts": []}
     assert settings["data_dir"] == str((tmp_path / "here").resolve())
     assert environment_overrides({"PIPELINE_SOCKETIO_MESSAGE_QUEUE": "redis://x"}) == {
         "socketio": {"message_queue": "redis://x"}}
