@@ -18,6 +18,11 @@ def _parse(argv):
     process.add_argument("--stages", help="comma-separated stage numbers, e.g. 1,2 (default: the "
                          "preset's stages, or 1,2)")
     process.add_argument("--episode", help="episode folder name under <data_dir>/episodes")
+    worker = commands.add_parser("worker", help="execute runs taken from Redis (runner: rq)")
+    for sub in (process, worker):   # also accepted after the command
+        sub.add_argument("--config", default=argparse.SUPPRESS, help="configuration file")
+        sub.add_argument("--data-dir", default=argparse.SUPPRESS,
+                         help="folder for episodes and the database")
     doctor = commands.add_parser("doctor", help="check that everything the pipeline needs works")
     doctor.add_argument("--quick", action="store_true",
                         help="leave out the slow checks (model load, solver run, DNS)")
@@ -25,13 +30,13 @@ def _parse(argv):
     return parser.parse_args(argv)
 
 
-def _make_app(args):
+def _make_app(args, role="web"):
     from webui import create_app
     from webui.config import ConfigError
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     try:
-        return create_app(overrides, config_file=args.config)
+        return create_app(overrides, config_file=args.config, role=role)
     except ConfigError as exc:
         sys.exit(f"error: {exc}")
 
@@ -41,7 +46,7 @@ def process(args):
     from services.validation import ValidationError
     from webui.terminal import TerminalProgress
 
-    app = _make_app(args)
+    app = _make_app(args, role="local")
     pipeline = app.extensions["pipeline"]
     request = {"youtube_url": args.url, "selected_stages": args.stages, "preset": args.preset,
                "episode_directory": args.episode}
@@ -153,6 +158,22 @@ def serve(args):
     return 0
 
 
+def worker(args):
+    """Execute runs taken from Redis until stopped (needs runner: rq and redis_url)."""
+    from webui.config import ConfigError, load_settings
+    from webui.rq_worker import work
+
+    overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    try:
+        settings = load_settings(args.config, overrides=overrides)
+    except ConfigError as exc:
+        sys.exit(f"error: {exc}")
+    if settings["runner"] != "rq":
+        sys.exit("error: a worker needs runner: rq and redis_url in the configuration "
+                 "(or PIPELINE_RUNNER=rq and PIPELINE_REDIS_URL=redis://...).")
+    return work(_make_app(args, role="worker"))
+
+
 def main(argv=None):
     args = _parse(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -160,6 +181,8 @@ def main(argv=None):
     if args.command == "process":
         logging.getLogger().handlers[0].setLevel(logging.WARNING)
         return process(args)
+    if args.command == "worker":
+        return worker(args)
     if args.command == "doctor":
         logging.getLogger().handlers[0].setLevel(logging.WARNING)
         return doctor(args)

@@ -1,5 +1,6 @@
 """Run events: numbered 1, 2, 3 ... per run, stored, then handed to listeners, in one order."""
 import threading
+import weakref
 from datetime import datetime, timezone
 
 PROGRESS = "pipeline_progress"
@@ -9,6 +10,7 @@ ERROR = "pipeline_error"
 COMPLETION = "pipeline_completion"
 LOG = "log_stream"
 SNAPSHOT = "pipeline_snapshot"
+SEQ_RETRIES = 5
 
 
 def utc_timestamp():
@@ -28,7 +30,9 @@ class EventRecorder:
         self.store = store
         self.listeners = list(listeners)
         self._seqs = {}
-        self._locks = {}
+        # A run's lock lives as long as someone holds it (its controller, a subscriber): a
+        # finished run leaves nothing behind, and a lock in use is never replaced.
+        self._locks = weakref.WeakValueDictionary()
         self._guard = threading.Lock()
 
     def add_listener(self, listener):
@@ -38,7 +42,10 @@ class EventRecorder:
     def locked(self, session_id):
         """The lock that orders this run's events (a context manager)."""
         with self._guard:
-            return self._locks.setdefault(session_id, threading.RLock())
+            lock = self._locks.get(session_id)
+            if lock is None:
+                lock = self._locks[session_id] = threading.RLock()
+            return lock
 
     def emit(self, session_id, kind, payload):
         """Number, store and broadcast one event; returns the event as sent."""
@@ -48,7 +55,14 @@ class EventRecorder:
                 seq = self.store.last_seq(session_id)
             seq += 1
             event = dict(payload, session_id=session_id, seq=seq, timestamp=utc_timestamp())
-            self.store.append_event(session_id, seq, kind, event)
+            for _ in range(SEQ_RETRIES):
+                if self.store.append_event(session_id, seq, kind, event) is not False:
+                    break
+                # Another process (a worker, the web server) stored this seq first.
+                seq = self.store.last_seq(session_id) + 1
+                event["seq"] = seq
+            else:
+                raise RuntimeError(f"no free seq for run {session_id}")
             self._seqs[session_id] = seq
             for listener in self.listeners:
                 listener(kind, event)

@@ -80,6 +80,11 @@ class RunManager:
         with self._lock:
             return self.running.get(session_id)
 
+    def live_progress(self, session_id, _state=None):
+        """The running run's current progress payload, or None."""
+        controller = self.controller(session_id)
+        return controller.live_progress() if controller else None
+
     def queue_position(self, session_id):
         """1-based place in the queue, or None when not queued."""
         with self._lock:

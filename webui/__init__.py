@@ -20,8 +20,11 @@ def _secret_key(data_dir):
     return key
 
 
-def create_app(test_config=None, config_file=None):
-    """Build the app: defaults, then config.yaml, then environment, then `test_config`."""
+def create_app(test_config=None, config_file=None, role="web"):
+    """Build the app: defaults, then config.yaml, then environment, then `test_config`.
+
+    `role` is "web" (the dashboard), "worker" (`run.py worker`) or "local" (`run.py process`);
+    see webui/pipeline.py."""
     test_config = dict(test_config or {})
     flask_overrides = {k: v for k, v in test_config.items() if k.isupper()}
     settings = load_settings(config_file, overrides={k: v for k, v in test_config.items()
@@ -66,7 +69,7 @@ def create_app(test_config=None, config_file=None):
     access.init_app(app)
     csrf.init_app(app)
     register_blueprints(app)
-    pipeline = Pipeline(app, settings)
+    pipeline = Pipeline(app, settings, role)
     app.extensions["pipeline"] = pipeline
     pipeline.recorder.add_listener(register_handlers(socketio))
     return app

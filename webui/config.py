@@ -15,6 +15,8 @@ DEFAULTS = {
     "data_dir": "data",
     "database_url": "",
     "max_concurrent_runs": 1,
+    "runner": "thread",
+    "redis_url": None,
     "whisper": {"model": "bundled", "device": "cpu", "compute_type": "int8", "cpu_threads": 0,
                 "beam_size": 5, "language": None, "condition_on_previous_text": True,
                 "vad_filter": False, "temperature_fallback": True, "word_timestamps": True,
@@ -45,6 +47,7 @@ DEFAULTS = {
              "image": None, "explicit": False},
 }
 ENV_PREFIX = "PIPELINE_"
+RUNNERS = ("thread", "rq")
 
 
 class ConfigError(Exception):
@@ -98,6 +101,25 @@ def _auth_token(value):
     return value
 
 
+def _check_runner(settings):
+    """`runner` is thread or rq; rq needs `redis_url`, which also carries Socket.IO's events."""
+    runner = str(settings.get("runner") or "thread").strip().lower()
+    if runner not in RUNNERS:
+        raise ConfigError(f"runner must be one of {', '.join(RUNNERS)}, not {str(runner)[:40]!r}.")
+    settings["runner"] = runner
+    url = settings.get("redis_url") or None
+    if url is not None and (not isinstance(url, str)
+                            or not url.startswith(("redis://", "rediss://", "unix://"))):
+        raise ConfigError("redis_url must be a Redis URL such as redis://127.0.0.1:6379/0.")
+    settings["redis_url"] = url
+    if runner == "rq":
+        if url is None:
+            raise ConfigError("runner: rq needs redis_url (PIPELINE_REDIS_URL), e.g. "
+                              "redis://127.0.0.1:6379/0.")
+        if not settings["socketio"].get("message_queue"):
+            settings["socketio"]["message_queue"] = url
+
+
 def load_settings(config_file=None, environ=None, overrides=None):
     """The effective settings as a plain dict; `data_dir` is made absolute."""
     path = Path(config_file) if config_file else DEFAULT_CONFIG_FILE
@@ -127,6 +149,7 @@ def load_settings(config_file=None, environ=None, overrides=None):
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"A numeric setting is not a number: {exc}") from exc
     settings["server"]["auth_token"] = _auth_token(settings["server"].get("auth_token"))
+    _check_runner(settings)
     try:
         settings["download"] = check_settings(settings["download"], settings["data_dir"])
     except DownloadSettingsError as exc:

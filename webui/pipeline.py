@@ -44,15 +44,25 @@ class ResumeRefused(Exception):
 class Pipeline:
     """Starts, cancels and describes runs for one app (stored in `app.extensions["pipeline"]`)."""
 
-    def __init__(self, app, settings):
+    def __init__(self, app, settings, role="web"):
+        """`role`: "web" (the dashboard: runs here, or on RQ workers with `runner: rq`),
+        "worker" (an RQ worker: one run at a time, here) or "local" (a headless run)."""
         self.app = app
         self.settings = settings
         self.episodes_root = f"{settings['data_dir']}/episodes"
         self.store = SqlRunStore(app)
         self.recorder = EventRecorder(self.store)
         self.logs = log_handler.install(settings["logging"].get("level", "INFO"))
-        self.manager = RunManager(self._make_controller, self.recorder, self.store,
-                                  settings["max_concurrent_runs"])
+        self.rq = None
+        if settings["runner"] == "rq" and role in ("web", "worker"):
+            from webui.rq_runner import RqManager
+
+            self.rq = RqManager(self.store, self.recorder, settings, on_lost=self.interrupt_lost)
+        if self.rq is not None and role == "web":
+            self.manager = self.rq
+        else:
+            self.manager = RunManager(self._make_controller, self.recorder, self.store,
+                                      1 if role == "worker" else settings["max_concurrent_runs"])
         self._start_lock = threading.RLock()   # start, resume and continue decide one at a time
 
     def _make_controller(self, spec, on_finished):
@@ -181,30 +191,56 @@ class Pipeline:
                        done_stages=tuple(done_stages), settings=self.settings_of(run),
                        elapsed_before=elapsed, progress_floor=run.progress or 0.0)
 
-    def recover(self):
-        """After a restart: runs left running become `interrupted`; queued runs queue again."""
+    def spec_of(self, session_id):
+        """The RunSpec of a stored run, carrying its completed stages and working time."""
+        with self.store.editing(session_id) as run:
+            return self._spec_for(run, _done_stages(run), run.duration or 0.0)
+
+    def _interrupt(self, runs, who):
+        """Mark live runs interrupted (`who` stopped during them) and say so in their events."""
         interrupted = []
-        with self.store.runs_in(*LIVE_STATES) as runs:
-            for run in runs:
-                stage = next((s for s in run.stage_runs if s.state == "running"), None)
-                where = f"stage {stage.stage} ({get_stage(stage.stage).name})" if stage else "a run"
-                run.state = "interrupted"
-                run.error = f"The server stopped during {where}; resume the run to finish it."
-                run.finished_at = utcnow()
-                if stage is not None:
-                    stage.state = "interrupted"
-                    stage.finished_at = run.finished_at
-                interrupted.append((run.session_id, stage.stage if stage else None, run.error))
-        with self.store.runs_in("queued") as runs:
-            queued = [self._spec_for(run, _done_stages(run), run.duration or 0.0) for run in runs]
+        for run in runs:
+            if run.state not in LIVE_STATES:
+                continue
+            stage = next((s for s in run.stage_runs if s.state == "running"), None)
+            where = f"stage {stage.stage} ({get_stage(stage.stage).name})" if stage else "a run"
+            run.state = "interrupted"
+            run.error = f"{who} stopped during {where}; resume the run to finish it."
+            run.finished_at = utcnow()
+            if stage is not None:
+                stage.state = "interrupted"
+                stage.finished_at = run.finished_at
+            interrupted.append((run.session_id, stage.stage if stage else None, run.error))
+        self.store.save()
         for session_id, stage, message in interrupted:
             self.recorder.emit(session_id, events.ERROR, {
                 "stage": stage, "error": {"type": "Interrupted", "message": message},
                 "recoverable": True})
             self.recorder.forget(session_id)
+        return interrupted
+
+    def recover(self):
+        """After a restart: runs left running become `interrupted`; queued runs queue again.
+
+        With `runner: rq` the runs belong to the workers: a run is interrupted only when its
+        worker stops answering (the watch started here), and the queue is handed out again.
+        """
+        if self.rq is not None:
+            self.rq.start_watching()
+            return 0, len(self.rq.dispatch())
+        with self.store.runs_in(*LIVE_STATES) as runs:
+            interrupted = self._interrupt(runs, "The server")
+        with self.store.runs_in("queued") as runs:
+            queued = [self._spec_for(run, _done_stages(run), run.duration or 0.0) for run in runs]
         for spec in queued:
             self.manager.submit(spec)
         return len(interrupted), len(queued)
+
+    def interrupt_lost(self, session_id):
+        """A run whose RQ worker stopped answering becomes `interrupted` (resumable)."""
+        with self.recorder.locked(session_id), self.store.editing(session_id) as run:
+            if run is not None:
+                self._interrupt([run], "Its worker")
 
     def resume(self, session_id):
         """Run an interrupted, failed or cancelled run again from its last completed stage.
@@ -341,8 +377,7 @@ class Pipeline:
 
     def _snapshot_of(self, run):
         session_id = run.session_id
-        controller = self.manager.controller(session_id)
-        live = controller.live_progress() if controller else None
+        live = self.manager.live_progress(session_id, run.state)
         last_seq = self.store.last_seq(session_id)
         stages = []
         for stage_run in run.stage_runs:

@@ -75,6 +75,15 @@ def register_handlers(socketio):
                    session_id=session_id)
             return
         emit(events.SNAPSHOT, snapshot)
+        if pipeline.rq is not None:
+            # Events come from worker processes, which this process's run lock does not
+            # order: join the room first, then replay everything stored after last_seq. An
+            # event may then come twice or ahead of the replay; clients keep one per seq, in
+            # seq order, and fetch a gap from /api/pipeline/events (static/js/live-client.js).
+            join_room(room_for(session_id))
+            for kind, event in pipeline.store.events_since(session_id, last_seq):
+                emit(kind, event)
+            return
         # The stored events up to the snapshot are sent without the run's lock, so a long
         # replay never holds up the run; the lock is taken only to send what came since and
         # to join the room, so no event is missed or sent twice.

@@ -1,7 +1,8 @@
 """The database side of the pipeline: runs, stage runs and events, usable from any thread."""
 from contextlib import contextmanager
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from services.estimation import timing_signature
 from webui.extensions import db
@@ -59,12 +60,34 @@ class SqlRunStore:
             return db.session.scalar(select(Run.id).where(Run.session_id == session_id)) is not None
 
     def append_event(self, session_id, seq, kind, event):
-        """Store one event."""
+        """Store one event; False when another process already stored this `seq`."""
+        with self.app.app_context():
+            try:
+                with db.engine.begin() as connection:
+                    connection.execute(insert(Event).values(
+                        session_id=session_id, seq=seq, kind=kind, payload=event,
+                        timestamp=event["timestamp"]))
+            except IntegrityError:
+                return False
+            return True
+
+    def claim(self, session_id, from_state="queued", to_state="running"):
+        """Move a run from one state to another only if it is still in the first, in one
+        statement: of two processes racing (a worker starting it, a cancel), one wins."""
         with self.app.app_context():
             with db.engine.begin() as connection:
-                connection.execute(insert(Event).values(
-                    session_id=session_id, seq=seq, kind=kind, payload=event,
-                    timestamp=event["timestamp"]))
+                changed = connection.execute(
+                    update(Run).where(Run.session_id == session_id, Run.state == from_state)
+                    .values(state=to_state))
+                return changed.rowcount == 1
+
+    def live_runs(self, *states):
+        """(session_id, url, selected_stages, episode_dir, state) of the runs in `states`,
+        oldest first."""
+        with self.app.app_context():
+            return [tuple(row) for row in db.session.execute(
+                select(Run.session_id, Run.url, Run.selected_stages, Run.episode_dir, Run.state)
+                .where(Run.state.in_(states)).order_by(Run.id))]
 
     def events_since(self, session_id, since=0, limit=None, until=None):
         """Stored events with `since < seq` (and `seq <= until`), in order, as (kind, event)."""

@@ -1,0 +1,109 @@
+"""A real redis-server on a free loopback port, and a dashboard with RQ workers around it."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.server_support import ROOT, free_port, start_server
+
+
+class RedisServer:
+    """`redis-server` (the Debian package) without persistence, in `folder`."""
+
+    def __init__(self, folder):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (Debian package redis-server; "
+                               "`make test` installs it)")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis
+
+        client = redis.Redis(port=self.port)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("redis-server did not start")
+                time.sleep(0.05)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+class Cluster:
+    """A `run.py` web server with `runner: rq` and `run.py worker` processes, one data folder."""
+
+    def __init__(self, folder, redis_url, max_concurrent=2, workers=2):
+        self.folder = folder
+        self.data_dir = folder / "data"
+        self.env = dict(os.environ, PIPELINE_RUNNER="rq", PIPELINE_REDIS_URL=redis_url,
+                        PIPELINE_MAX_CONCURRENT_RUNS=str(max_concurrent))
+        self.web, self.url = start_server(self.data_dir, folder / "web.log", env=self.env)
+        self.workers = []
+        for _ in range(workers):
+            self.add_worker()
+
+    def add_worker(self):
+        """Start one more worker; returns its process once it waits for runs."""
+        log_path = self.folder / f"worker-{len(self.workers) + 1}.log"
+        log_file = open(log_path, "ab")
+        proc = subprocess.Popen([sys.executable, "run.py", "worker", "--data-dir",
+                                 str(self.data_dir)],
+                                cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, env=self.env)
+        proc.log_path = log_path
+        deadline = time.monotonic() + 60
+        while b"waiting for runs" not in log_path.read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"worker did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.1)
+        self.workers.append(proc)
+        return proc
+
+    def live_workers(self):
+        return [proc for proc in self.workers if proc.poll() is None]
+
+    def events(self, session_id):
+        """The run's stored events, as (kind, data)."""
+        answer = requests.get(f"{self.url}/api/pipeline/events/{session_id}?since=0", timeout=10)
+        return [(item["event"], item["data"]) for item in answer.json()["events"]]
+
+    def taken_by(self, session_id):
+        """The names of the workers that took the run, in order (from its log lines)."""
+        return [data["message"].rsplit(" ", 1)[-1] for kind, data in self.events(session_id)
+                if kind == "log_stream" and data["message"].startswith("Run taken by worker")]
+
+    def stop(self):
+        for proc in [*self.workers, self.web]:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in [*self.workers, self.web]:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

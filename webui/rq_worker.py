@@ -1,0 +1,96 @@
+"""`python run.py worker`: executes runs taken from Redis (RQ), one at a time, in this process.
+
+The job is only the run's session id: the run itself (URL, stages, effective settings, stages
+already done) is read from the shared database, and its events are stored there and published
+through Socket.IO's Redis message queue, so the browser sees the same events as from a local
+run. While the run executes, the worker marks it alive every two seconds and watches its cancel
+flag every tenth of a second; RQ's stop-job command cancels it too.
+"""
+import logging
+import threading
+
+from rq import SimpleWorker
+
+from services import events
+from services.run_board import CANCEL_POLL_SECONDS, HEARTBEAT_SECONDS, worker_name
+from webui.rq_runner import session_of
+
+log = logging.getLogger("pipeline")
+
+_pipeline = None   # the worker process's Pipeline, set by `work`
+
+
+class PipelineWorker(SimpleWorker):
+    """RQ's in-process worker; its stop-job command cancels the run (no work horse to kill)."""
+
+    def kill_horse(self, sig=None):
+        session_id = session_of(self.get_current_job_id())
+        if _pipeline is not None and session_id:
+            _pipeline.manager.cancel(session_id)
+
+
+class _Heartbeat:
+    """Marks a run alive in Redis until stopped."""
+
+    def __init__(self, board, session_id, name):
+        self.board, self.session_id, self.name = board, session_id, name
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"beat-{session_id[:8]}",
+                                        daemon=True)
+
+    def __enter__(self):
+        self.board.beat(self.session_id, self.name)
+        self._thread.start()
+        return self
+
+    def _beat(self):
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self.board.beat(self.session_id, self.name)
+            except Exception:   # Redis away for a moment; the next beat tries again
+                log.warning("Could not mark run %s alive", self.session_id[:8], exc_info=True)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+        self.board.gone(self.session_id)
+
+
+def execute_run(session_id):
+    """The RQ job: run one stored queued run here; returns its final state."""
+    pipeline = _pipeline
+    rq = pipeline.rq
+    name = worker_name()
+    try:
+        with _Heartbeat(rq.board, session_id, name):
+            if not pipeline.store.claim(session_id, "queued", "running"):
+                return "not queued"   # cancelled (or taken) before this worker got to it
+            pipeline.recorder.emit(session_id, events.LOG, {
+                "level": "INFO", "logger": "pipeline.worker",
+                "message": f"Run taken by worker {name}"})
+            pipeline.manager.submit(pipeline.spec_of(session_id))
+            controller = pipeline.manager.controller(session_id)
+            while controller is not None and controller.thread.is_alive():
+                if rq.board.cancel_asked(session_id):
+                    controller.cancel()
+                controller.thread.join(CANCEL_POLL_SECONDS)
+            return controller.state if controller is not None else "not started"
+    finally:
+        rq.board.clear_cancel(session_id)
+        rq.board.release_slot(session_id)
+        try:
+            rq.dispatch()   # the next queued run may take the slot at once
+        except Exception:
+            log.warning("Handing out the free slot failed; the server's watch will",
+                        exc_info=True)
+
+
+def work(app):
+    """Take runs from the queue until stopped (Ctrl-C finishes the current run first)."""
+    global _pipeline
+    _pipeline = app.extensions["pipeline"]
+    rq = _pipeline.rq
+    worker = PipelineWorker([rq.queue], connection=rq.redis)
+    print(f"Pipeline worker {worker_name()} waiting for runs on {rq.queue.name!r}", flush=True)
+    worker.work(with_scheduler=False, logging_level="WARNING")
+    return 0
