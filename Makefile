@@ -25,11 +25,16 @@ $(VENV)/.test-installed: requirements-test.txt $(VENV)/.runtime-installed
 	$(PIP) install -r requirements-test.txt
 	touch $@
 
-# Browser tests drive Debian's chromium; install it when missing (needs root, as on CI).
+# Browser tests drive Debian's chromium and the scale-out tests start Debian's redis-server;
+# install them when missing (needs root, as on CI).
 system-test-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for the tests:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 test: test-setup
 	$(PY) -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$status

@@ -5,10 +5,12 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 import requests
 
+from tests.media_support import MediaServer, looped_speech
 from tests.server_support import ROOT, free_port, start_server
 
 
@@ -107,3 +109,27 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    """Loopback media: `speech-x3.m4a` (about a minute of speech) and `speech-3min.m4a`."""
+    folder = tmp_path_factory.mktemp("rq-media")
+    looped_speech(folder, "speech-x3.m4a", 3)
+    looped_speech(folder, "speech-3min.m4a", 8)
+    server = MediaServer(folder)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, redis_server):  # noqa: F811 - the fixture above
+    """A web server with `runner: rq`, `max_concurrent_runs: 2` and two workers."""
+    made = Cluster(tmp_path_factory.mktemp("rq-cluster"), redis_server.url)
+    yield made
+    made.stop()
+
+
+def unique_url(media, name):
+    """A URL of `name` no other run used (a new query), so each run really downloads it."""
+    return f"{media.url}/{name}.m4a?run={uuid.uuid4().hex[:8]}"

@@ -9,36 +9,12 @@ import pytest
 import requests
 
 from tests.conftest import RecordingClient
-import uuid
-
-from tests.media_support import MediaServer, child_processes, looped_speech
-from tests.redis_support import Cluster, redis_server  # noqa: F401 - fixture
+from tests.media_support import child_processes
+from tests.redis_support import cluster, media, redis_server, unique_url as _url  # noqa: F401
 from tests.server_support import run_status, start_run, wait_state
 from webui.config import ConfigError, load_settings
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("rq-media")
-    looped_speech(folder, "speech-x3.m4a", 3)      # about a minute of speech
-    looped_speech(folder, "speech-3min.m4a", 8)
-    server = MediaServer(folder)
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory, redis_server):  # noqa: F811 - the fixture above
-    made = Cluster(tmp_path_factory.mktemp("rq-cluster"), redis_server.url)
-    yield made
-    made.stop()
-
-
-def _url(media, name):
-    """A URL of `name` no other run used (a new query), so each run really downloads it."""
-    return f"{media.url}/{name}.m4a?run={uuid.uuid4().hex[:8]}"
 
 
 def _pid_of(worker_name):
@@ -85,7 +61,7 @@ def test_settings_name_the_runner():
         load_settings(environ={"PIPELINE_RUNNER": "rq", "PIPELINE_REDIS_URL": "http://x"})
 
 
-def test_runs_spread_over_workers_with_whole_sequences(cluster, media):
+def test_runs_spread_over_workers_with_whole_sequences(cluster, media):  # noqa: F811
     """Two runs run at once on the two workers (max_concurrent_runs 2), a third waits in the
     queue; a socket client sees every run's gapless sequence; the web process starts no
     ffmpeg or transcription child."""
@@ -131,7 +107,7 @@ def test_runs_spread_over_workers_with_whole_sequences(cluster, media):
     assert {_pid_of(first[0]), _pid_of(second[0])} == {w.pid for w in cluster.workers}
 
 
-def test_cancel_reaches_the_worker_within_a_second(cluster, media):
+def test_cancel_reaches_the_worker_within_a_second(cluster, media):  # noqa: F811
     session_id = start_run(cluster.url, _url(media, "speech-3min"),
                            stages=(1, 2), episode_directory="cancel-on-worker")
     client = RecordingClient(cluster.url).connect()
@@ -158,7 +134,7 @@ def test_cancel_reaches_the_worker_within_a_second(cluster, media):
     assert stages == {1: "completed", 2: "cancelled"}
 
 
-def test_cancel_of_a_run_waiting_for_a_slot(cluster, media):
+def test_cancel_of_a_run_waiting_for_a_slot(cluster, media):  # noqa: F811
     """With both slots taken, a third run waits in the database queue; its cancel ends it at
     once, and no worker ever starts it."""
     ids = [start_run(cluster.url, _url(media, "speech-3min"), stages=(1, 2),
@@ -176,7 +152,7 @@ def test_cancel_of_a_run_waiting_for_a_slot(cluster, media):
     assert kinds == ["pipeline_completion"]
 
 
-def test_killed_worker_leaves_an_interrupted_run_that_resumes_elsewhere(cluster, media):
+def test_killed_worker_leaves_an_interrupted_run_that_resumes_elsewhere(cluster, media):  # noqa: F811
     session_id = start_run(cluster.url, _url(media, "speech-3min"),
                            stages=(1, 2), episode_directory="killed-worker")
     client = RecordingClient(cluster.url).connect()

@@ -1,5 +1,7 @@
 // Follows one run: Socket.IO with replay from the last seq seen, or HTTP polling while the
-// socket cannot connect. Every run event reaches `onEvent` once, in seq order.
+// socket cannot connect. Every run event reaches `onEvent` once, in seq order: an event seen
+// twice is dropped, one that comes early waits for those before it, and a gap that lasts is
+// filled from the stored events (with runs on workers, live events and the replay can cross).
 import { io } from "./vendor/socket.io-4.8.4.esm.min.js";
 
 export const RUN_EVENTS = [
@@ -7,6 +9,7 @@ export const RUN_EVENTS = [
   "pipeline_error", "pipeline_completion", "log_stream",
 ];
 const POLL_MS = 2000;
+const GAP_MS = 300;
 
 export class RunConnection {
   constructor(sessionId, { onEvent, onSnapshot, onStatus, onCancelResult, onProblem }) {
@@ -21,6 +24,8 @@ export class RunConnection {
     this.pollTimer = null;
     this.hadSnapshot = false;
     this.finished = false;
+    this.early = new Map();
+    this.gapTimer = null;
   }
 
   get path() {
@@ -69,11 +74,49 @@ export class RunConnection {
   }
 
   accept(kind, event) {
-    if (event.session_id !== this.sessionId || event.seq <= this.lastSeq) return;
+    if (event.session_id !== this.sessionId || !Number.isInteger(event.seq)) return;
+    if (event.seq <= this.lastSeq) return;
+    if (event.seq > this.lastSeq + 1) {
+      this.early.set(event.seq, [kind, event]);
+      this.watchGap();
+      return;
+    }
+    this.deliver(kind, event);
+    while (this.early.has(this.lastSeq + 1)) {
+      const [nextKind, next] = this.early.get(this.lastSeq + 1);
+      this.early.delete(this.lastSeq + 1);
+      this.deliver(nextKind, next);
+    }
+    for (const seq of this.early.keys()) if (seq <= this.lastSeq) this.early.delete(seq);
+  }
+
+  deliver(kind, event) {
     // pipeline_update repeats the pipeline_progress before it: count it, show it once.
     this.lastSeq = event.seq;
     if (kind === "pipeline_completion") this.finished = true;
     if (kind !== "pipeline_update") this.onEvent(kind, event);
+  }
+
+  // Events after a missing one wait; if the gap is still there after GAP_MS, the stored
+  // events fill it.
+  watchGap() {
+    if (this.gapTimer) return;
+    this.gapTimer = setTimeout(() => this.fillGap(), GAP_MS);
+  }
+
+  async fillGap() {
+    this.gapTimer = null;
+    if (this.early.size === 0) return;
+    try {
+      const response = await fetch(`/api/pipeline/events/${this.path}?since=${this.lastSeq}`);
+      if (response.ok) {
+        const body = await response.json();
+        for (const item of body.events) this.accept(item.event, item.data);
+      }
+    } catch (error) {
+      // the server is unreachable: try again below
+    }
+    if (this.early.size > 0) this.watchGap();
   }
 
   // Resolves to the cancel status ("cancelling", "cancelled", "not_running"), or throws.
