@@ -1,14 +1,23 @@
 # make run  - set up .venv and start the dashboard at http://127.0.0.1:5000
-# make test - set up .venv with the test needs (and Debian chromium) and run every test
+# make test - set up .venv with the test needs (Debian chromium, redis-server) and run every test
+# make serve / make worker - production serving (gunicorn) and RQ workers, README "Scale-out"
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test setup test-setup system-test-deps bench clean
+.PHONY: run serve worker test setup test-setup system-test-deps bench clean
 
 run: setup
 	$(PY) run.py
+
+# Production: gunicorn, one process with threads (gunicorn.conf.py); README "Scale-out".
+serve: setup
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py wsgi:app
+
+# An RQ worker (runner: rq and redis_url in config.yaml, or PIPELINE_RUNNER/PIPELINE_REDIS_URL).
+worker: setup
+	$(PY) run.py worker
 
 setup: $(VENV)/.runtime-installed
 

@@ -116,42 +116,23 @@ def doctor(args):
     return 1 if summarize(checks)["fail"] else 0
 
 
-def _hold_data_folder(args):
-    """The data folder's lock, taken before the database is opened; exits when another server
-    has the folder."""
-    from services.data_lock import FolderBusy, hold
+def serve(args):
+    """Serve the dashboard: one server per data folder, which alone recovers runs."""
+    from services.data_lock import FolderBusy
+    from webui.access import check_bind
     from webui.config import ConfigError, load_settings
+    from webui.extensions import socketio
+    from webui.serving import serving_app
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     try:
-        return hold(load_settings(args.config, overrides=overrides)["data_dir"])
+        server = load_settings(args.config, overrides=overrides)["server"]
+        host = args.host or server["host"]
+        port = args.port or server["port"]
+        check_bind(host, server.get("auth_token"))
+        app = serving_app(args.config, overrides)
     except (ConfigError, FolderBusy) as exc:
         sys.exit(f"error: {exc}")
-
-
-def serve(args):
-    """Serve the dashboard: one server per data folder, which alone recovers runs."""
-    from webui.extensions import socketio
-
-    from webui.access import check_bind
-    from webui.config import ConfigError
-
-    data_lock = _hold_data_folder(args)
-    app = _make_app(args)
-    app.extensions["data_lock"] = data_lock   # held while the server lives
-    server = app.config["PIPELINE"]["server"]
-    host = args.host or server["host"]
-    port = args.port or server["port"]
-    try:
-        check_bind(host, server.get("auth_token"))
-    except ConfigError as exc:
-        sys.exit(f"error: {exc}")
-    # Only the server holding the data folder recovers runs: a headless run beside it (which
-    # takes no lock) must not touch the server's live or queued runs.
-    interrupted, requeued = app.extensions["pipeline"].recover()
-    if interrupted or requeued:
-        logging.getLogger("pipeline").warning(
-            "Recovered after a restart: %d run(s) interrupted, %d queued again", interrupted, requeued)
     print(f"YouTube Pipeline Web UI on http://{host}:{port}", flush=True)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
                  log_output=False)

@@ -1,0 +1,24 @@
+"""The app of a serving process (`run.py`, or gunicorn through wsgi.py): the data folder's lock
+first, then the app, then the recovery of runs that only the serving process does."""
+import logging
+
+from services.data_lock import hold
+from webui import create_app
+from webui.config import load_settings
+
+log = logging.getLogger("pipeline")
+
+
+def serving_app(config_file=None, overrides=None):
+    """The dashboard app holding its data folder; ConfigError or FolderBusy when it cannot."""
+    settings = load_settings(config_file, overrides=overrides)
+    data_lock = hold(settings["data_dir"])   # before the database is opened
+    app = create_app(overrides, config_file=config_file)
+    app.extensions["data_lock"] = data_lock   # held while the server lives
+    # Only the server holding the data folder recovers runs: a headless run beside it (which
+    # takes no lock) must not touch the server's live or queued runs.
+    interrupted, requeued = app.extensions["pipeline"].recover()
+    if interrupted or requeued:
+        log.warning("Recovered after a restart: %d run(s) interrupted, %d queued again",
+                    interrupted, requeued)
+    return app
