@@ -2,6 +2,7 @@
 import argparse
 import logging
 import sys
+from contextlib import contextmanager
 
 
 def _parse(argv):
@@ -57,18 +58,33 @@ def process(args):
         sys.exit(f"error: {exc.field}: {exc.message}")
     bars = TerminalProgress(spec.session_id)
     pipeline.recorder.add_listener(bars)
-    pipeline.store.create_run(spec, name, effective)
-    pipeline.manager.submit(spec)
-    try:
-        while not bars.done.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pipeline.cancel(spec.session_id)
-        bars.done.wait(10)
-    pipeline.manager.wait_idle(10)
+    with _beside_workers(pipeline.settings, spec.session_id) as beside:
+        # Beside RQ workers the run is stored as running (no worker may take it) and marked
+        # alive, so the dashboard's watch does not take it for a lost worker's run.
+        pipeline.store.create_run(spec, name, effective, state="running" if beside else "queued")
+        pipeline.manager.submit(spec)
+        try:
+            while not bars.done.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pipeline.cancel(spec.session_id)
+            bars.done.wait(10)
+        pipeline.manager.wait_idle(10)
     _print_summary(spec.episode_dir)
     print(f"episode folder: {spec.episode_dir}")
     return 0 if bars.status in ("completed", "awaiting_selection") else 1
+
+
+@contextmanager
+def _beside_workers(settings, session_id):
+    """With runner: rq, keep the headless run marked alive in Redis; yields whether it does."""
+    if settings["runner"] != "rq":
+        yield False
+        return
+    from services.run_board import Heartbeat, RunBoard, connect, worker_name
+
+    with Heartbeat(RunBoard(connect(settings["redis_url"])), session_id, worker_name()):
+        yield True
 
 
 def _print_summary(folder):

@@ -10,8 +10,12 @@ Keys (all under `pipeline:`):
 - `job:<id>`: the RQ job id of the run's latest job (for RQ's stop-job command);
 - `dispatch`: the lock under which slots are counted and handed out.
 """
+import logging
 import os
 import socket
+import threading
+
+log = logging.getLogger("pipeline")
 
 QUEUE_NAME = "pipeline"
 PREFIX = "pipeline:"
@@ -82,3 +86,31 @@ class RunBoard:
 
     def clear_cancel(self, session_id):
         self.redis.delete(PREFIX + f"cancel:{session_id}")
+
+
+class Heartbeat:
+    """Marks a run alive in Redis (`with Heartbeat(board, session_id, name):`) until the block
+    ends; a worker, or a headless run beside an RQ deployment, holds one per run."""
+
+    def __init__(self, board, session_id, name):
+        self.board, self.session_id, self.name = board, session_id, name
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"beat-{session_id[:8]}",
+                                        daemon=True)
+
+    def __enter__(self):
+        self.board.beat(self.session_id, self.name)
+        self._thread.start()
+        return self
+
+    def _beat(self):
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self.board.beat(self.session_id, self.name)
+            except Exception:   # Redis away for a moment; the next beat tries again
+                log.warning("Could not mark run %s alive", self.session_id[:8], exc_info=True)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+        self.board.gone(self.session_id)

@@ -152,6 +152,30 @@ def test_cancel_of_a_run_waiting_for_a_slot(cluster, media):  # noqa: F811
     assert kinds == ["pipeline_completion"]
 
 
+def test_headless_run_beside_the_workers_is_not_taken_for_lost(cluster, media):  # noqa: F811
+    """`run.py process` with the same configuration runs here, marked alive in Redis: no
+    worker takes it and the dashboard's watch does not call it interrupted."""
+    import subprocess
+    import sys
+
+    from tests.server_support import ROOT
+
+    done = subprocess.run([sys.executable, "run.py", "process", _url(media, "speech-x3"),
+                           "--stages", "1,2", "--episode", "headless", "--data-dir",
+                           str(cluster.data_dir)], cwd=ROOT, env=cluster.env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    import sqlite3
+
+    with sqlite3.connect(cluster.data_dir / "pipeline.db") as database:
+        (session_id,) = database.execute(
+            "SELECT session_id FROM run WHERE episode_dir = 'headless'").fetchone()
+    assert run_status(cluster.url, session_id)["state"] == "completed"
+    assert cluster.taken_by(session_id) == []
+    kinds = [k for k, _d in cluster.events(session_id)]
+    assert "pipeline_error" not in kinds and kinds[-1] == "pipeline_completion"
+
+
 def test_killed_worker_leaves_an_interrupted_run_that_resumes_elsewhere(cluster, media):  # noqa: F811
     session_id = start_run(cluster.url, _url(media, "speech-3min"),
                            stages=(1, 2), episode_directory="killed-worker")

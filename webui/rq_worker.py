@@ -7,12 +7,11 @@ run. While the run executes, the worker marks it alive every two seconds and wat
 flag every tenth of a second; RQ's stop-job command cancels it too.
 """
 import logging
-import threading
 
 from rq import SimpleWorker
 
 from services import events
-from services.run_board import CANCEL_POLL_SECONDS, HEARTBEAT_SECONDS, worker_name
+from services.run_board import CANCEL_POLL_SECONDS, Heartbeat, worker_name
 from webui.rq_runner import session_of
 
 log = logging.getLogger("pipeline")
@@ -29,40 +28,13 @@ class PipelineWorker(SimpleWorker):
             _pipeline.manager.cancel(session_id)
 
 
-class _Heartbeat:
-    """Marks a run alive in Redis until stopped."""
-
-    def __init__(self, board, session_id, name):
-        self.board, self.session_id, self.name = board, session_id, name
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"beat-{session_id[:8]}",
-                                        daemon=True)
-
-    def __enter__(self):
-        self.board.beat(self.session_id, self.name)
-        self._thread.start()
-        return self
-
-    def _beat(self):
-        while not self._stop.wait(HEARTBEAT_SECONDS):
-            try:
-                self.board.beat(self.session_id, self.name)
-            except Exception:   # Redis away for a moment; the next beat tries again
-                log.warning("Could not mark run %s alive", self.session_id[:8], exc_info=True)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(5)
-        self.board.gone(self.session_id)
-
-
 def execute_run(session_id):
     """The RQ job: run one stored queued run here; returns its final state."""
     pipeline = _pipeline
     rq = pipeline.rq
     name = worker_name()
     try:
-        with _Heartbeat(rq.board, session_id, name):
+        with Heartbeat(rq.board, session_id, name):
             if not pipeline.store.claim(session_id, "queued", "running"):
                 return "not queued"   # cancelled (or taken) before this worker got to it
             pipeline.recorder.emit(session_id, events.LOG, {

@@ -109,13 +109,13 @@ class SqlRunStore:
                                             Event.kind == "pipeline_progress")
                 .order_by(Event.seq.desc()).limit(1))
 
-    def create_run(self, spec, episode_name, settings=None):
-        """Store a new queued run (with its effective preset fields) and a pending row for
-        each selected stage."""
+    def create_run(self, spec, episode_name, settings=None, state="queued"):
+        """Store a new run, queued unless told otherwise (with its effective preset fields),
+        and a pending row for each selected stage."""
         from services.stages import get_stage
 
         with self.app.app_context():
-            run = Run(session_id=spec.session_id, url=spec.url, state="queued",
+            run = Run(session_id=spec.session_id, url=spec.url, state=state,
                       selected_stages=list(spec.stages), preset=spec.preset,
                       options=spec.options, episode_dir=episode_name, settings=settings)
             run.stage_runs = [StageRun(stage=n, stage_key=get_stage(n).key, state="pending")
