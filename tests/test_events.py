@@ -52,3 +52,54 @@ def test_forget_then_emit_reads_the_store_again():
     recorder.forget("a")
     store.start = 10
     assert recorder.emit("a", "log_stream", {})["seq"] == 11
+
+
+class SlowStore(MemoryStore):
+    """A store whose every write takes 2 ms, as a busy database might; counts transactions."""
+
+    def __init__(self):
+        super().__init__()
+        self.transactions = 0
+
+    def last_seq(self, session_id):
+        return max((seq for sid, seq, _ in self.events if sid == session_id), default=0)
+
+    def append_events(self, session_id, sent):
+        import time
+
+        time.sleep(0.002)
+        self.transactions += 1
+        self.events.extend((session_id, event["seq"], kind) for kind, event in sent)
+
+
+def test_log_lines_are_queued_numbered_in_order_and_flushed_before_other_events():
+    import time
+
+    store = SlowStore()
+    heard = []
+    recorder = EventRecorder(store, [lambda kind, event: heard.append(
+        (kind, event["seq"], event.get("message")))])
+    started = time.monotonic()
+    for number in range(2000):
+        recorder.emit_log("run", {"level": "INFO", "message": str(number), "logger": "pipeline"})
+        if number == 999:
+            progress = recorder.emit("run", "pipeline_progress", {"progress": 50})
+    queued_in = time.monotonic() - started
+    completion = recorder.emit("run", "pipeline_completion", {"status": "completed"})
+    # 2,000 writes of 2 ms would take 4 s; queueing a line costs the logging thread nothing.
+    assert queued_in < 1.0, queued_in
+    assert store.transactions < 1000
+    assert [seq for _kind, seq, _m in heard] == list(range(1, 2003))
+    lines = [message for kind, _seq, message in heard if kind == "log_stream"]
+    assert lines == [str(number) for number in range(2000)]
+    # Every line logged before an event is numbered before it.
+    assert progress["seq"] == 1001 and completion["seq"] == 2002
+    assert [seq for _, seq, _ in store.events] == list(range(1, 2003))
+
+
+def test_forget_records_the_queued_lines():
+    store = MemoryStore()
+    recorder = EventRecorder(store)
+    recorder.emit_log("a", {"message": "last words"})
+    recorder.forget("a")
+    assert [(seq, kind) for _sid, seq, kind in store.events] == [(1, "log_stream")]

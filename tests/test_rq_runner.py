@@ -4,6 +4,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -19,6 +20,20 @@ pytestmark = pytest.mark.timeout(600)
 
 def _pid_of(worker_name):
     return int(worker_name.rsplit(":", 1)[-1])
+
+
+def _child_niceness(pid):
+    """The nice values of the live children of `pid` (from /proc)."""
+    values = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split() if stat else []
+        if fields and int(fields[1]) == pid and fields[0] != "Z":
+            values.append(int(fields[16]))
+    return values
 
 
 def _whole_sequence(received, session_id):
@@ -118,6 +133,8 @@ def test_cancel_reaches_the_worker_within_a_second(cluster, media):  # noqa: F81
             for k, d, _ in got), 120)
         worker = _pid_of(cluster.taken_by(session_id)[0])
         assert child_processes(worker), "the transcription runs in a child of the worker"
+        # ... at a lower CPU priority than the processes that deliver events
+        assert set(_child_niceness(worker)) == {5}
         asked = time.monotonic()
         answer = requests.post(f"{cluster.url}/api/pipeline/cancel/{session_id}", timeout=5)
         assert answer.status_code == 200 and answer.json()["status"] == "cancelling"

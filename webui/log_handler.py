@@ -2,7 +2,6 @@
 import logging
 import threading
 
-from services import events
 from services.run_logs import current_run
 
 STREAMED_LOGGERS = ("pipeline", "yt_dlp", "ffmpeg", "faster_whisper")
@@ -40,7 +39,7 @@ class RunLogHandler(logging.Handler):
             message = record.getMessage()
             if record.exc_info and record.levelno >= logging.ERROR:
                 message += "\n" + self.formatter_for_exceptions.formatException(record.exc_info)
-            recorder.emit(session_id, events.LOG, {
+            recorder.emit_log(session_id, {
                 "level": record.levelname,
                 "message": message[:MAX_MESSAGE],
                 "logger": record.name,

@@ -61,12 +61,17 @@ class SqlRunStore:
 
     def append_event(self, session_id, seq, kind, event):
         """Store one event; False when another process already stored this `seq`."""
+        return self.append_events(session_id, [(kind, dict(event, seq=seq))])
+
+    def append_events(self, session_id, sent):
+        """Store (kind, event) pairs in one transaction; False (nothing stored) when another
+        process already stored one of their `seq`s."""
+        rows = [{"session_id": session_id, "seq": event["seq"], "kind": kind, "payload": event,
+                 "timestamp": event["timestamp"]} for kind, event in sent]
         with self.app.app_context():
             try:
                 with db.engine.begin() as connection:
-                    connection.execute(insert(Event).values(
-                        session_id=session_id, seq=seq, kind=kind, payload=event,
-                        timestamp=event["timestamp"]))
+                    connection.execute(insert(Event), rows)
             except IntegrityError:
                 return False
             return True
