@@ -461,11 +461,32 @@ def check_redis(settings):
     except Exception:  # an unparseable URL is shown without its details
         shown = "the configured URL"
     try:
-        redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2).ping()
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        client.ping()
     except Exception as exc:  # the finding is that Redis does not answer
         return Check("Redis", FAIL, f"{shown} does not answer: {str(exc)[:200]}",
                      "Start Redis (`redis-server`) or fix redis_url.")
-    return Check("Redis", OK, f"{shown} answers")
+    if runner != "rq":
+        return Check("Redis", OK, f"{shown} answers")
+    return _rq_workers(client, shown)
+
+
+def _rq_workers(client, shown):
+    """Under runner: rq, the workers that take runs from the pipeline queue."""
+    from rq import Queue, Worker
+
+    from services.run_board import QUEUE_NAME
+
+    try:
+        workers = Worker.all(queue=Queue(QUEUE_NAME, connection=client))
+    except Exception as exc:  # the finding is that the worker list cannot be read
+        return Check("Redis", WARN, f"{shown} answers; its RQ workers cannot be listed: "
+                     f"{str(exc)[:200]}")
+    if not workers:
+        return Check("Redis", WARN, f"{shown} answers, but no RQ worker is running: runs wait "
+                     "in the queue until one starts", "Start one: `python run.py worker` (or "
+                     "`make worker`) on this or another machine with the same configuration.")
+    return Check("Redis", OK, f"{shown} answers; {len(workers)} RQ worker(s) take runs")
 
 
 def check_dns(_, host=DNS_HOST, timeout=3.0):

@@ -193,6 +193,30 @@ def test_headless_run_beside_the_workers_is_not_taken_for_lost(cluster, media): 
     assert "pipeline_error" not in kinds and kinds[-1] == "pipeline_completion"
 
 
+def test_a_second_web_server_shares_the_runs(cluster, media, tmp_path):  # noqa: F811
+    """Two dashboards on one data folder and one Redis: a run started through one is followed
+    live through the other (Socket.IO's message queue), and both show the same state."""
+    from tests.server_support import start_server
+
+    second, second_url = start_server(cluster.data_dir, tmp_path / "web-2.log", env=cluster.env)
+    try:
+        session_id = start_run(second_url, _url(media, "speech-x3"), stages=(1,),
+                               episode_directory="second-web")
+        client = RecordingClient(cluster.url).connect()
+        try:
+            client.emit("subscribe", {"session_id": session_id})
+            completion = client.wait_kind("pipeline_completion", 120)
+        finally:
+            client.disconnect()
+        assert completion["status"] == "completed"
+        seqs, _twice = _whole_sequence(client.run_events(), session_id)
+        assert seqs == list(range(1, completion["seq"] + 1))
+        assert run_status(second_url, session_id)["state"] == "completed"
+    finally:
+        second.terminate()
+        second.wait(20)
+
+
 def test_killed_worker_leaves_an_interrupted_run_that_resumes_elsewhere(cluster, media):  # noqa: F811
     session_id = start_run(cluster.url, _url(media, "speech-3min"),
                            stages=(1, 2), episode_directory="killed-worker")
@@ -223,3 +247,15 @@ def test_killed_worker_leaves_an_interrupted_run_that_resumes_elsewhere(cluster,
     stored = [data["seq"] for _kind, data in cluster.events(session_id)]
     assert stored == list(range(1, len(stored) + 1))
     cluster.add_worker()   # two workers again for whatever runs next
+
+
+def test_doctor_counts_the_workers(cluster, redis_server):  # noqa: F811
+    from services.doctor import check_redis
+
+    settings = {"runner": "rq", "redis_url": redis_server.url}
+    found = check_redis(settings)
+    assert found.status == "ok", found
+    assert int(found.detail.split("; ")[1].split()[0]) >= len(cluster.live_workers()) == 2
+    empty = redis_server.url.rsplit("/", 1)[0] + "/5"   # a database no worker listens on
+    found = check_redis({"runner": "rq", "redis_url": empty})
+    assert found.status == "warn" and "no RQ worker" in found.detail and "run.py worker" in found.fix

@@ -1,5 +1,6 @@
 """The app of a serving process (`run.py`, or gunicorn through wsgi.py): the data folder's lock
-first, then the app, then the recovery of runs that only the serving process does."""
+first (thread runner), then the app, then the recovery of runs that only the serving process
+does."""
 import logging
 
 from services.data_lock import hold
@@ -12,7 +13,9 @@ log = logging.getLogger("pipeline")
 def serving_app(config_file=None, overrides=None):
     """The dashboard app holding its data folder; ConfigError or FolderBusy when it cannot."""
     settings = load_settings(config_file, overrides=overrides)
-    data_lock = hold(settings["data_dir"])   # before the database is opened
+    # With runner: rq the runs belong to the workers and a server interrupts only a run whose
+    # worker went quiet, so several servers may share the data folder (README "Scale-out").
+    data_lock = None if settings["runner"] == "rq" else hold(settings["data_dir"])
     app = create_app(overrides, config_file=config_file)
     app.extensions["data_lock"] = data_lock   # held while the server lives
     # Only the server holding the data folder recovers runs: a headless run beside it (which
