@@ -144,8 +144,8 @@ def test_log_handler_streams_only_records_of_bound_threads():
     got = []
 
     class Recorder:
-        def emit(self, session_id, kind, payload):
-            got.append((session_id, kind, payload))
+        def emit_log(self, session_id, payload):
+            got.append((session_id, "log_stream", payload))
 
     handler = RunLogHandler(logging.INFO)
     handler.route("run-1", Recorder())
