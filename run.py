@@ -137,8 +137,7 @@ def serve(args):
     from services.data_lock import FolderBusy
     from webui.access import check_bind
     from webui.config import ConfigError, load_settings
-    from webui.extensions import socketio
-    from webui.serving import serving_app
+    from webui.serving import serve_forever, serving_app
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     try:
@@ -150,8 +149,7 @@ def serve(args):
     except (ConfigError, FolderBusy) as exc:
         sys.exit(f"error: {exc}")
     print(f"YouTube Pipeline Web UI on http://{host}:{port}", flush=True)
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
-                 log_output=False)
+    serve_forever(app, host, port)
     return 0
 
 

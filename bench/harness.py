@@ -79,3 +79,98 @@ def percentile(values, fraction):
 
 def now():
     return time.monotonic()
+
+
+class ServerProcess:
+    """A real `python run.py` server in a child process (as `make run` starts it), with its own
+    data folder, and a loopback media server in this process; for figures about the server
+    that the measuring code must not disturb."""
+
+    def __init__(self, media_files=(), extra_env=None):
+        import os
+
+        from tests.server_support import start_server
+
+        self.tmp = Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
+        media = self.tmp / "media"
+        media.mkdir()
+        for name, repeats in media_files:
+            looped_speech(media, name, repeats)
+        self.media = MediaServer(media)
+        env = dict(os.environ, **(extra_env or {}))
+        self.proc, self.url = start_server(self.tmp / "data", self.tmp / "server.log", env=env)
+
+    def media_url(self, name):
+        """A URL of `name` no earlier run used, so each run really downloads it."""
+        import uuid
+
+        return f"{self.media.url}/{name}?run={uuid.uuid4().hex[:8]}"
+
+    def start(self, name, stages=(1, 2), **extra):
+        import uuid
+
+        body = {"youtube_url": self.media_url(name), "selected_stages": list(stages),
+                "episode_directory": f"bench-{uuid.uuid4().hex[:8]}", **extra}
+        answer = requests.post(f"{self.url}/pipeline/execute", json=body, timeout=10)
+        answer.raise_for_status()
+        return answer.json()["session_id"]
+
+    def status(self, session_id):
+        return requests.get(f"{self.url}/api/pipeline/status/{session_id}", timeout=10).json()
+
+    def wait(self, session_id, timeout=900):
+        """Wait until the run has ended; returns its snapshot."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            snapshot = self.status(session_id)
+            if snapshot["state"] in ("completed", "failed", "cancelled", "interrupted"):
+                return snapshot
+            time.sleep(0.2)
+        raise RuntimeError(f"run {session_id} did not end")
+
+    def events(self, session_id):
+        answer = requests.get(f"{self.url}/api/pipeline/events/{session_id}?since=0", timeout=30)
+        return [(item["event"], item["data"]) for item in answer.json()["events"]]
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except Exception:
+            self.proc.kill()
+        self.media.close()
+
+
+def iso_seconds(text):
+    """An event's ISO-8601 UTC timestamp as seconds since the epoch."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def machine():
+    """One line naming the machine: CPU model, cores, memory, Python."""
+    import os
+    import platform
+
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        memory = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal"))
+    except (OSError, StopIteration, ValueError):
+        memory = 0
+    return (f"{model}, {os.cpu_count()} cores, {memory / 1024 / 1024:.0f} GiB, "
+            f"Python {platform.python_version()}")
+
+
+def print_rows(title, rows):
+    """Print rows of (benchmark, figure, measured, goal, met) as a markdown table."""
+    print(f"\n{title}\n")
+    print("| benchmark | figure | measured | goal | met |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")

@@ -10,7 +10,7 @@ import logging
 
 from rq import SimpleWorker
 
-from services import events
+from services import events, heap
 from services.run_board import CANCEL_POLL_SECONDS, Heartbeat, worker_name
 from webui.rq_runner import session_of
 
@@ -62,6 +62,7 @@ def work(app):
     global _pipeline
     _pipeline = app.extensions["pipeline"]
     rq = _pipeline.rq
+    heap.settle()
     worker = PipelineWorker([rq.queue], connection=rq.redis)
     print(f"Pipeline worker {worker_name()} waiting for runs on {rq.queue.name!r}", flush=True)
     worker.work(with_scheduler=False, logging_level="WARNING")

@@ -2,7 +2,9 @@
 first (thread runner), then the app, then the recovery of runs that only the serving process
 does."""
 import logging
+import socket
 
+from services import heap
 from services.data_lock import hold
 from webui import create_app
 from webui.config import load_settings
@@ -24,4 +26,19 @@ def serving_app(config_file=None, overrides=None):
     if interrupted or requeued:
         log.warning("Recovered after a restart: %d run(s) interrupted, %d queued again",
                     interrupted, requeued)
+    heap.settle()   # short garbage-collector pauses while runs stream events
     return app
+
+
+def serve_forever(app, host, port):
+    """Serve with Werkzeug's threaded server, as `socketio.run` would, with TCP_NODELAY on the
+    listening socket (the connections inherit it): an event sent right after another is not
+    held back by Nagle's algorithm for the peer's delayed ACK (40 ms). gunicorn sets it too."""
+    from werkzeug.serving import make_server
+
+    server = make_server(host, port, app, threaded=True)
+    server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
