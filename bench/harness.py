@@ -1,4 +1,5 @@
 """A dashboard server and media server in this process, for the benchmarks (like the tests)."""
+import socket
 import sys
 import tempfile
 import threading
@@ -32,11 +33,15 @@ class Bench:
     """The real app on a free loopback port, a throttling media server, and helpers to run."""
 
     def __init__(self):
+        from services import heap
         from webui import create_app
 
         self.tmp = Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
         self.app = create_app({"data_dir": str(self.tmp / "data")})
+        heap.settle()   # as webui/serving.py does for a serving process
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        # As webui/serving.py serves: no Nagle delay on the connections.
+        self.server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         media = self.tmp / "media"
@@ -97,8 +102,21 @@ class ServerProcess:
         for name, repeats in media_files:
             looped_speech(media, name, repeats)
         self.media = MediaServer(media)
-        env = dict(os.environ, **(extra_env or {}))
-        self.proc, self.url = start_server(self.tmp / "data", self.tmp / "server.log", env=env)
+        # faulthandler: SIGABRT (stack_dump) writes every thread's stack to the log.
+        env = dict(os.environ, PYTHONFAULTHANDLER="1", **(extra_env or {}))
+        self.log = self.tmp / "server.log"
+        self.proc, self.url = start_server(self.tmp / "data", self.log, env=env)
+
+    def stack_dump(self):
+        """End the server with SIGABRT; returns the thread stacks it wrote to its log."""
+        import signal
+
+        size = self.log.stat().st_size
+        self.proc.send_signal(signal.SIGABRT)
+        self.proc.wait(20)
+        with open(self.log, "rb") as log:
+            log.seek(size)
+            return log.read().decode(errors="replace")
 
     def media_url(self, name):
         """A URL of `name` no earlier run used, so each run really downloads it."""
@@ -174,3 +192,68 @@ def print_rows(title, rows):
     print("|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(str(cell) for cell in row) + " |")
+
+
+class Listener:
+    """A python-socketio client that keeps every event it receives, in arrival order, as
+    (kind, data, time.monotonic()); cheap per event (a browser-like reader: one message at a
+    time), so tens of thousands of events do not slow the reading down."""
+
+    def __init__(self, url):
+        import socketio
+
+        from tests.conftest import _handle_messages_in_order
+
+        self.url = url
+        self.sio = socketio.Client(reconnection=False)
+        _handle_messages_in_order(self.sio)
+        self.received = []
+        self.pongs = {}
+        self.completed = threading.Event()
+        self.snapshot = threading.Event()
+        self.dropped = False
+        self._closing = False
+
+        @self.sio.on("*")
+        def any_event(kind, data=None):
+            at = time.monotonic()
+            self.received.append((kind, data, at))
+            if kind == "pong" and isinstance(data, dict):
+                self.pongs[data.get("t")] = at
+            elif kind == "pipeline_completion":
+                self.completed.set()
+            elif kind == "pipeline_snapshot":
+                self.snapshot.set()
+
+        @self.sio.event
+        def disconnect(*_args):
+            if not self._closing:
+                self.dropped = True
+
+    def connect(self):
+        self.sio.connect(self.url, transports=["websocket"], wait_timeout=30)
+        return self
+
+    def subscribe(self, session_id, last_seq=0):
+        self.snapshot.clear()
+        self.sio.emit("subscribe", {"session_id": session_id, "last_seq": last_seq})
+
+    def ping(self, tag, timeout=10):
+        """Round trip of one `ping` to its `pong`, in seconds (None when none came)."""
+        sent = time.monotonic()
+        self.sio.emit("ping", {"t": tag})
+        deadline = sent + timeout
+        while tag not in self.pongs and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        return self.pongs[tag] - sent if tag in self.pongs else None
+
+    def run_events(self):
+        """(kind, data) of the received run events (those with a seq), in arrival order."""
+        return [(k, d) for k, d, _ in list(self.received) if isinstance(d, dict) and "seq" in d]
+
+    def close(self):
+        self._closing = True
+        if self.sio.connected:
+            closer = threading.Thread(target=self.sio.disconnect, daemon=True)
+            closer.start()
+            closer.join(0.5)
