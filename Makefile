@@ -1,6 +1,7 @@
 # make run  - set up .venv and start the dashboard at http://127.0.0.1:5000
 # make test - set up .venv with the test needs (Debian chromium, redis-server) and run every test
 # make serve / make worker - production serving (gunicorn) and RQ workers, README "Scale-out"
+# make bench - every benchmark, one summary table (BENCH_ARGS="--quick" or "--only NAME ..."), README "Performance"
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -49,7 +50,7 @@ test: test-setup
 	$(PY) -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$status
 
 bench: test-setup
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

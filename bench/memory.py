@@ -76,19 +76,34 @@ def server_figures(first, last, extra_env=None):
     return found
 
 
+DATABASE_FILES = ("pipeline.db", "pipeline.db-wal")
+POOL_LIMIT = 15   # SQLAlchemy's QueuePool: pool_size 5 + max_overflow 10 connections
+
+
+def _other_files(found):
+    """(threads, open files, fds) of a reading, the database's own files left out: each pooled
+    SQLite connection holds pipeline.db and its WAL, and the pool opens them as it needs them."""
+    database = sum(found[4].count(name) for name in DATABASE_FILES)
+    return found[1], found[2] - database, found[3] - database
+
+
 def figure_rows(label, found, first, last):
     growth = (found[last][0] - found[first][0]) * 100 / (last - first)
     added = Counter(found[last][4]) - Counter(found[first][4])
+    connections = [found[n][4].count("pipeline.db") for n in (first, last)]
+    before, after = _other_files(found[first]), _other_files(found[last])
     return [
         ("memory", f"{label}RSS at 0 / {first} / {last} runs",
          " / ".join(f"{found[n][0] / MB:.1f}" for n in (0, first, last)) + " MB", "(reported)", "-"),
         ("memory", f"{label}RSS growth per 100 runs", f"{growth / MB:+.1f} MB", "< 10 MB",
          "yes" if growth < 10 * MB else "no"),
-        ("memory", f"{label}threads, open files, fds at {first} → {last} runs",
-         f"{found[first][1]}, {found[first][2]}, {found[first][3]} → "
-         f"{found[last][1]}, {found[last][2]}, {found[last][3]}"
+        ("memory", f"{label}threads, open files, fds (database files aside) at {first} → {last} runs",
+         f"{', '.join(map(str, before))} → {', '.join(map(str, after))}"
          + (f" (opened since: {', '.join(sorted(added.elements()))})" if added else ""),
-         "no growth", "yes" if found[last][1:4] <= found[first][1:4] else "no"),
+         "no growth", "yes" if all(a <= b for a, b in zip(after, before)) else "no"),
+        ("memory", f"{label}pooled database connections at {first} → {last} runs",
+         f"{connections[0]} → {connections[1]}", f"≤ {POOL_LIMIT} (the pool's bound)",
+         "yes" if connections[1] <= POOL_LIMIT else "no"),
     ]
 
 

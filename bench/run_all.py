@@ -31,13 +31,17 @@ SUMMARISED = {
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="the short version of each")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        choices=[Path(s).stem for s in OWN_TABLES] + list(SUMMARISED),
+                        help="run just these benchmarks (e.g. --only event_latency memory)")
     args = parser.parse_args()
-    for script in OWN_TABLES:
+    chosen = set(args.only or [Path(s).stem for s in OWN_TABLES] + list(SUMMARISED))
+    for script in (s for s in OWN_TABLES if Path(s).stem in chosen):
         print(f"== {script}", flush=True)
         sys.argv = [script] + (["-n", "3"] if args.quick and script == "cancel_latency.py" else [])
         runpy.run_path(str(HERE / script), run_name="__main__")
     table = []
-    for name, rows in SUMMARISED.items():
+    for name, rows in ((n, r) for n, r in SUMMARISED.items() if n in chosen):
         print(f"== {name}.py", flush=True)
         started = time.monotonic()
         try:

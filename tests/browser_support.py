@@ -57,21 +57,28 @@ def finish_runs(live_server, timeout=30):
     pipeline.manager.wait_idle(timeout)
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A fresh desktop-sized page; console errors and page errors are collected on it.
-
-    Runs left going by a test are cancelled afterwards, so the next test starts at once.
-    """
-    context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
+def open_page(browser, base_url):
+    """A fresh desktop-sized page on `base_url` in its own context, collecting console errors
+    and page errors in `page.errors`."""
+    context = browser.new_context(viewport=DESKTOP, base_url=base_url)
     opened = context.new_page()
     opened.errors = []
     opened.on("pageerror", lambda error: opened.errors.append(str(error)))
     opened.on("console", lambda message: message.type == "error"
               and opened.errors.append(message.text))
     opened.set_default_timeout(30_000)
+    return opened
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh desktop-sized page; console errors and page errors are collected on it.
+
+    Runs left going by a test are cancelled afterwards, so the next test starts at once.
+    """
+    opened = open_page(browser, live_server.url)
     yield opened
-    context.close()
+    opened.context.close()
     finish_runs(live_server)
 
 

@@ -6,7 +6,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser_support import DESKTOP, browser, screenshot  # noqa: F401 - fixture
+from tests.browser_support import browser, open_page, screenshot  # noqa: F401 - fixture
 from tests.redis_support import cluster, media, redis_server, unique_url  # noqa: F401
 from tests.server_support import wait_state
 
@@ -33,15 +33,9 @@ SHUFFLED_FEED = """async ([sessionId, events, missing]) => {
 
 @pytest.fixture
 def page(browser, cluster):  # noqa: F811
-    context = browser.new_context(viewport=DESKTOP, base_url=cluster.url)
-    opened = context.new_page()
-    opened.errors = []
-    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
-    opened.on("console", lambda message: message.type == "error"
-              and opened.errors.append(message.text))
-    opened.set_default_timeout(30_000)
+    opened = open_page(browser, cluster.url)
     yield opened
-    context.close()
+    opened.context.close()
 
 
 def _field(page, name):

@@ -36,6 +36,20 @@ def _child_niceness(pid):
     return values
 
 
+def _subscribed_until_transcribing(cluster, session_id):
+    """A client subscribed to the run, returned once the run reports transcribed audio."""
+    client = RecordingClient(cluster.url).connect()
+    try:
+        client.emit("subscribe", {"session_id": session_id})
+        client.wait_for(lambda got: any(
+            k == "pipeline_progress" and d["sub_stage"] == "Transcribing" and d["sub_progress"]
+            for k, d, _ in got), 120)
+    except BaseException:
+        client.disconnect()
+        raise
+    return client
+
+
 def _whole_sequence(received, session_id):
     """The seqs a client received for a run, each once, and how many came more than once."""
     seqs = [data["seq"] for kind, data in received if data.get("session_id") == session_id]
@@ -125,12 +139,8 @@ def test_runs_spread_over_workers_with_whole_sequences(cluster, media):  # noqa:
 def test_cancel_reaches_the_worker_within_a_second(cluster, media):  # noqa: F811
     session_id = start_run(cluster.url, _url(media, "speech-3min"),
                            stages=(1, 2), episode_directory="cancel-on-worker")
-    client = RecordingClient(cluster.url).connect()
+    client = _subscribed_until_transcribing(cluster, session_id)
     try:
-        client.emit("subscribe", {"session_id": session_id})
-        client.wait_for(lambda got: any(
-            k == "pipeline_progress" and d["sub_stage"] == "Transcribing" and d["sub_progress"]
-            for k, d, _ in got), 120)
         worker = _pid_of(cluster.taken_by(session_id)[0])
         assert child_processes(worker), "the transcription runs in a child of the worker"
         # ... at a lower CPU priority than the processes that deliver events
@@ -220,12 +230,8 @@ def test_a_second_web_server_shares_the_runs(cluster, media, tmp_path):  # noqa:
 def test_killed_worker_leaves_an_interrupted_run_that_resumes_elsewhere(cluster, media):  # noqa: F811
     session_id = start_run(cluster.url, _url(media, "speech-3min"),
                            stages=(1, 2), episode_directory="killed-worker")
-    client = RecordingClient(cluster.url).connect()
+    client = _subscribed_until_transcribing(cluster, session_id)
     try:
-        client.emit("subscribe", {"session_id": session_id})
-        client.wait_for(lambda got: any(
-            k == "pipeline_progress" and d["sub_stage"] == "Transcribing" and d["sub_progress"]
-            for k, d, _ in got), 120)
         victim = _pid_of(cluster.taken_by(session_id)[0])
         os.kill(victim, signal.SIGKILL)
         killed = time.monotonic()
