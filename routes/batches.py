@@ -1,8 +1,9 @@
 """Batches: the list, one batch's live page, its snapshot and events, Cancel all and Retry failed."""
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request,
+                   url_for)
 
 from routes.errors import api_error
-from routes.pipeline import since_arg
+from routes.pipeline import events_answer
 from services.batches import FINAL_BATCH_STATES
 from webui.models import BATCH_ID_LENGTH, iso
 
@@ -66,14 +67,11 @@ def snapshot(batch_id):
 @bp.get("/api/batches/<batch_id>/events")
 def batch_events(batch_id):
     """Every stored batch event with seq > since, in order."""
-    since = since_arg()
-    if since is None:
-        return api_error(400, "invalid_since", "since must be a whole number, 0 or more.", "since")
-    batches = _batches()
-    if len(batch_id) > BATCH_ID_LENGTH or not batches.store.has_batch(batch_id):
-        return unknown_batch()
-    return jsonify({"batch_id": batch_id, "events": [
-        {"event": kind, "data": event} for kind, event in batches.store.events_since(batch_id, since)]})
+    store = _batches().store
+    return events_answer(
+        "batch_id", batch_id,
+        lambda: len(batch_id) <= BATCH_ID_LENGTH and store.has_batch(batch_id),
+        store.events_since, unknown_batch)
 
 
 def _answer(batch_id, body):

@@ -43,13 +43,17 @@ def _request_data():
                            "Send JSON (application/json) or a form.", "body")
 
 
-def since_arg():
-    """The `since` query argument as a number (0 when absent), or None when it is not one."""
+def events_answer(key, owner_id, known, events_since, unknown):
+    """The answer of an events route: `{key: owner_id, "events": [...]}` with every stored
+    event whose seq > `since`; 400 for a bad `since`, `unknown()` when `known()` is false."""
     text = request.args.get("since", "0")
     # isascii(): str.isdigit() also takes "²", which int() refuses
     if not (text.isascii() and text.isdigit()) or len(text) > 12:
-        return None
-    return int(text)
+        return api_error(400, "invalid_since", "since must be a whole number, 0 or more.", "since")
+    if not known():
+        return unknown()
+    return jsonify({key: owner_id, "events": [{"event": kind, "data": event}
+                                              for kind, event in events_since(owner_id, int(text))]})
 
 
 def _from_browser_form():
@@ -151,12 +155,9 @@ def status(session_id):
 @bp.get("/api/pipeline/events/<session_id>")
 def events(session_id):
     """Every stored event with seq > since, in order (polling fallback and replay)."""
-    since = since_arg()
-    if since is None:
-        return api_error(400, "invalid_since", "since must be a whole number, 0 or more.", "since")
-    pipeline = _pipeline()
-    if len(session_id) > SESSION_ID_LENGTH or not pipeline.store.has_run(session_id):
-        return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
-    stored = pipeline.store.events_since(session_id, since)
-    return jsonify({"session_id": session_id,
-                    "events": [{"event": kind, "data": event} for kind, event in stored]})
+    store = _pipeline().store
+    return events_answer(
+        "session_id", session_id,
+        lambda: len(session_id) <= SESSION_ID_LENGTH and store.has_run(session_id),
+        store.events_since,
+        lambda: api_error(404, "unknown_run", "There is no run with this session_id.", "session_id"))

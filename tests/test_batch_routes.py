@@ -3,21 +3,21 @@ the batch pages, the JSON list, the socket subscription's refusals and the termi
 import io
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
 import requests
 
 from tests.conftest import RecordingClient
-from tests.media_support import MediaServer, write_feed
+from tests.media_support import write_feed
 from tests.server_support import ROOT, csrf_token
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    server = MediaServer(tmp_path_factory.mktemp("bad-feeds"))
-    yield server
-    server.close()
+def site(media_site):
+    """The loopback media server; its folder holds this module's feeds."""
+    return media_site
 
 
 def refused(client, body, status=400):
@@ -200,3 +200,19 @@ def test_a_socket_client_sees_the_snapshot_of_a_finished_batch(live_server, site
         watcher.disconnect()
     page = requests.get(f"{live_server.url}/batches/{batch_id}", timeout=10).text
     assert "Snapshot talk" in page and 'data-state="completed"' in page
+
+
+def test_a_form_post_of_several_urls_leads_to_the_batch_page(client, site):
+    urls = f"{site.url}/speech.mp4?form=1\n{site.url}/speech.mp4?form=2"
+    answer = client.post("/pipeline/execute", data={
+        "youtube_url": "", "urls": urls, "selected_stages": "1",
+        "csrf_token": csrf_token(client)}, headers={"Accept": "text/html"})
+    assert answer.status_code == 303
+    batch_id = answer.headers["Location"].rsplit("/batches/", 1)[1]
+    page = client.get(f"/batches/{batch_id}").get_data(as_text=True)
+    assert page.count('class="batch-entry"') == 2
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/batches/{batch_id}").get_json()["state"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert client.get(f"/api/batches/{batch_id}").get_json()["state"] == "completed"

@@ -11,9 +11,10 @@ import pytest
 import requests
 
 from tests.conftest import FIXTURES, SPEECH_WORDS, RecordingClient
-from tests.media_support import MediaServer, write_feed
+from tests.media_support import write_feed
 from tests.server_support import run_status, wait_state
 
+TAG = uuid.uuid4().hex[:8]
 FEED_ITEMS = [("Episode one: <b>speech</b>", "speech.mp4", "0:23"),
               ("Episode two: topics", "topics.m4a", "2:04"),
               ("Episode three: two voices", "two_voices.m4a", None)]
@@ -26,20 +27,25 @@ def batch_finished(received):
     return any(kind == "batch_completion" for kind, *_ in received)
 
 
+def base_url(server):
+    """A base URL, or the live server's (as tests/server_support takes them)."""
+    return getattr(server, "url", server)
+
+
 def stored_batch_events(server, batch_id):
-    answer = requests.get(f"{server.url}/api/batches/{batch_id}/events?since=0", timeout=10)
+    answer = requests.get(f"{base_url(server)}/api/batches/{batch_id}/events?since=0", timeout=10)
     assert answer.status_code == 200
     return [(item["event"], item["data"]) for item in answer.json()["events"]]
 
 
 def batch_snapshot(server, batch_id):
-    answer = requests.get(f"{server.url}/api/batches/{batch_id}", timeout=10)
+    answer = requests.get(f"{base_url(server)}/api/batches/{batch_id}", timeout=10)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
 
 def start_batch(server, body):
-    answer = requests.post(f"{server.url}/pipeline/execute", json=body, timeout=60)
+    answer = requests.post(f"{base_url(server)}/pipeline/execute", json=body, timeout=60)
     assert answer.status_code == 202, answer.text
     started = answer.json()
     assert list(started) == ["status", "batch_id", "session_ids", "monitoring_enabled"]
@@ -70,16 +76,17 @@ def pipeline_children():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """A loopback media server for this module's feeds (files of its folder, then fixtures)."""
-    server = MediaServer(tmp_path_factory.mktemp("feeds"))
-    yield server
-    server.close()
+def site(media_site):
+    """The loopback media server; its folder holds this module's feeds."""
+    return media_site
 
 
 @pytest.fixture(scope="module")
 def feed_url(site):
-    return write_feed(site.folder, "podcast.rss", site.url, FEED_ITEMS, title="Fixture <show>")
+    """The feed of the three fixtures (their URLs carry a query no other test uses, so none of
+    their episode folders exists yet)."""
+    items = [(title, f"{name}?feed={TAG}", length) for title, name, length in FEED_ITEMS]
+    return write_feed(site.folder, f"podcast-{TAG}.rss", site.url, items, title="Fixture <show>")
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +127,7 @@ def test_the_feed_becomes_three_runs_in_feed_order(live_server, watched_batch, f
     assert snapshot["estimated_remaining"] == 0.0 and snapshot["time_elapsed"] > 0
     for session_id, (_, name, _) in zip(session_ids, FEED_ITEMS):
         run = run_status(live_server, session_id)
-        assert run["url"].endswith(f"/{name}") and run["selected_stages"] == [1, 2]
+        assert run["url"].endswith(f"/{name}?feed={TAG}") and run["selected_stages"] == [1, 2]
         assert run["episode_directory"].startswith(Path(name).stem)
 
 
@@ -194,7 +201,7 @@ def test_resubmitting_the_feed_reuses_the_finished_entries(live_server, feed_url
 
 
 def test_a_url_list_runs_each_url_once(live_server, site, watched_batch):
-    first, second = (f"{site.url}/{name}" for name in ("speech.mp4", "topics.m4a"))
+    first, second = (f"{site.url}/{name}?feed={TAG}" for name in ("speech.mp4", "topics.m4a"))
     started = start_batch(live_server, {"urls": f"{first}\n\n# comment\n{second}\n{first}\n",
                                         "selected_stages": [1, 2]})
     assert len(started["session_ids"]) == 2
@@ -266,3 +273,45 @@ def test_cancel_all_stops_every_entry_and_leaves_no_child_process(live_server, a
         stored = requests.get(f"{live_server.url}/api/pipeline/events/{session_id}",
                               timeout=10).json()["events"]
         assert [item["event"] for item in stored] == ["pipeline_completion"]
+
+
+def test_a_batch_cut_short_by_a_dead_server_ends_and_retries(tmp_path, any_media):
+    """SIGKILL mid-batch: after the restart the running entry is interrupted, the queued one
+    runs, the batch ends completed_with_errors in the database and the page, and Retry failed
+    finishes it."""
+    import signal
+
+    from tests.server_support import start_server
+
+    urls = [f"{any_media}/long/restart-{uuid.uuid4().hex[:8]}.mp4",
+            f"{any_media}/fast/restart-{uuid.uuid4().hex[:8]}.mp4"]
+    proc, url = start_server(tmp_path / "data", tmp_path / "server.log")
+    try:
+        started = start_batch(url, {"urls": "\n".join(urls), "selected_stages": [1, 2]})
+        first = started["session_ids"][0]
+        wait_state(url, first, states=("running",), timeout=60)
+        deadline = time.monotonic() + 60
+        while run_status(url, first)["current_stage"] != 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        proc, url = start_server(tmp_path / "data", tmp_path / "server.log")
+        ended = wait_batch(url, started["batch_id"], timeout=120)
+        assert ended["state"] == "completed_with_errors"
+        assert [e["state"] for e in ended["entries"]] == ["interrupted", "completed"]
+        page = requests.get(f"{url}/batches/{started['batch_id']}", timeout=10).text
+        assert 'data-state="completed_with_errors"' in page
+        listed = requests.get(f"{url}/api/batches", timeout=10).json()["batches"][0]
+        assert listed["state"] == "completed_with_errors"
+        assert requests.post(f"{url}/api/batches/{started['batch_id']}/retry", json={},
+                             timeout=10).json()["session_ids"] == [first]
+        again = wait_batch(url, started["batch_id"], timeout=120)
+        assert again["state"] == "completed"
+        assert [s["status"] for s in run_status(url, first)["stages"]] == ["completed", "completed"]
+        events = stored_batch_events(url, started["batch_id"])
+        assert [e["seq"] for _, e in events] == list(range(1, len(events) + 1))
+        values = [e["progress"] for k, e in events if k == "batch_progress"]
+        assert values == sorted(values)
+    finally:
+        proc.terminate()
+        proc.wait(15)

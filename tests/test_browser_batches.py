@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_support import screenshot
-from tests.media_support import MediaServer, write_feed
+from tests.media_support import write_feed
 
 # Records every value the batch's overall bar takes.
 OVERALL_RECORDER = """() => {
@@ -19,10 +19,9 @@ OVERALL_RECORDER = """() => {
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    server = MediaServer(tmp_path_factory.mktemp("browser-feeds"))
-    yield server
-    server.close()
+def site(media_site):
+    """The loopback media server; its folder holds this module's feeds."""
+    return media_site
 
 
 def entry(page, position):

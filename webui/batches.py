@@ -24,6 +24,7 @@ PROGRESS_STEP = 1.0        # an entry's event is sent when its progress moved th
 BATCH_FIELDS = ("source", "urls", "url_file", "url_file_name", "playlist_items")
 ENTRY_KEYS = ("session_id", "state", "stage", "sub_stage", "error", "title")
 SOURCES = ("auto", "video", "playlist", "urls")
+WATCH_KEYS = ("last_sent", "stored_progress")   # the watcher's own notes in a view
 
 
 def batch_kind(data):
@@ -128,7 +129,15 @@ class Batches:
         batch_id = uuid.uuid4().hex
         with self.pipeline._start_lock:   # the batch's runs queue together, in order
             self._check_queue_room(len(requests))
-            started = [self.pipeline.start(request) for request in requests]
+            started = []
+            try:
+                for request in requests:
+                    started.append(self.pipeline.start(request))
+            except Exception:
+                for _status, session_id, duplicate in started:   # no half batch is left
+                    if not duplicate:
+                        self.pipeline.cancel(session_id)
+                raise
             self.store.create(batch_id, kind, source, title, specs[0].stages, specs[0].preset,
                               [(position, entry.url, entry.title, entry.duration, weight, run[1])
                                for position, (entry, weight, run)
@@ -208,7 +217,8 @@ class Batches:
             if view is None:
                 return None
             self._views.setdefault(batch_id, view)
-            return dict(view, last_seq=self.store.last_seq(batch_id), timestamp=utc_timestamp())
+            shown = {key: value for key, value in view.items() if key not in WATCH_KEYS}
+            return dict(shown, last_seq=self.store.last_seq(batch_id), timestamp=utc_timestamp())
 
     # --- the watcher -------------------------------------------------------------------------
     def _watch(self, batch_id):
@@ -275,8 +285,12 @@ class Batches:
             else:
                 view["last_sent"] = shown.get("last_sent", 0.0)
             final = view["state"] in FINAL_BATCH_STATES
-            if view["state"] != shown.get("state"):
+            # Stored when the state changes and as progress grows, so a restart shows no less.
+            view["stored_progress"] = shown.get("stored_progress", 0.0)
+            if (view["state"] != shown.get("state")
+                    or view["progress"] - view["stored_progress"] >= PROGRESS_STEP):
                 self.store.record_state(batch_id, view["state"], view["progress"], final)
+                view["stored_progress"] = view["progress"]
             if final:
                 view["finished_at"] = iso(self.store.load(batch_id)["finished_at"])
                 self.recorder.emit(batch_id, events.BATCH_COMPLETION, {

@@ -99,15 +99,20 @@ class StageRun(db.Model):
     __table_args__ = (db.UniqueConstraint("run_id", "stage"),)
 
 
-class Event(db.Model):
-    """One run event exactly as it was sent, numbered by `seq` within its run."""
+class StoredEvent:
+    """The columns of an event as it was sent: its `seq` within its owner, kind, payload, time."""
 
     id = db.Column(db.Integer, primary_key=True)
-    session_id = db.Column(db.String(SESSION_ID_LENGTH), nullable=False)
     seq = db.Column(db.Integer, nullable=False)
     kind = db.Column(db.String(40), nullable=False)
     payload = db.Column(db.JSON, nullable=False)
     timestamp = db.Column(db.String(40), nullable=False)
+
+
+class Event(StoredEvent, db.Model):
+    """One run event exactly as it was sent, numbered by `seq` within its run."""
+
+    session_id = db.Column(db.String(SESSION_ID_LENGTH), nullable=False)
 
     __table_args__ = (db.UniqueConstraint("session_id", "seq"),
                       db.Index("ix_event_session_seq", "session_id", "seq"))
@@ -178,15 +183,10 @@ class BatchEntry(db.Model):
     __table_args__ = (db.UniqueConstraint("batch_pk", "position"),)
 
 
-class BatchEvent(db.Model):
+class BatchEvent(StoredEvent, db.Model):
     """One batch event exactly as it was sent, numbered by `seq` within its batch."""
 
-    id = db.Column(db.Integer, primary_key=True)
     batch_id = db.Column(db.String(BATCH_ID_LENGTH), nullable=False)
-    seq = db.Column(db.Integer, nullable=False)
-    kind = db.Column(db.String(40), nullable=False)
-    payload = db.Column(db.JSON, nullable=False)
-    timestamp = db.Column(db.String(40), nullable=False)
 
     __table_args__ = (db.UniqueConstraint("batch_id", "seq"),
                       db.Index("ix_batch_event_batch_seq", "batch_id", "seq"))

@@ -42,6 +42,15 @@ def _session_id(data, key="session_id", length=SESSION_ID_LENGTH, what="a run's 
     return value
 
 
+def _subscription(data, key="session_id", length=SESSION_ID_LENGTH, what="a run's id"):
+    """(id, last_seq) of a subscribe message (last_seq 0 when absent), or None after an error."""
+    owner = _session_id(data, key, length, what)
+    if owner is None:
+        return None
+    last_seq = _last_seq(data, **{key: owner})
+    return None if last_seq is None else (owner, last_seq)
+
+
 def _last_seq(data, **ids):
     """The `last_seq` of a subscribe message (0 when absent), or None after an error."""
     last_seq = data.get("last_seq", 0)
@@ -75,12 +84,10 @@ def register_handlers(socketio):
 
     @socketio.on("subscribe")
     def subscribe(data=None):
-        session_id = _session_id(data)
-        if session_id is None:
+        subscription = _subscription(data)
+        if subscription is None:
             return
-        last_seq = _last_seq(data, session_id=session_id)
-        if last_seq is None:
-            return
+        session_id, last_seq = subscription
         pipeline = current_app.extensions["pipeline"]
         snapshot = pipeline.snapshot(session_id)   # None for an unknown run: no lock is made
         if snapshot is None:
@@ -152,12 +159,10 @@ def register_batch_handlers(socketio):
 
     @socketio.on("subscribe_batch")
     def subscribe_batch(data=None):
-        batch_id = _session_id(data, "batch_id", BATCH_ID_LENGTH, "a batch's id")
-        if batch_id is None:
+        subscription = _subscription(data, "batch_id", BATCH_ID_LENGTH, "a batch's id")
+        if subscription is None:
             return
-        last_seq = _last_seq(data, batch_id=batch_id)
-        if last_seq is None:
-            return
+        batch_id, last_seq = subscription
         batches = current_app.extensions["batches"]
         if not batches.store.has_batch(batch_id):
             _error("unknown_batch", "There is no batch with this batch_id.", "batch_id",
