@@ -148,7 +148,7 @@ def expand(url, settings, positions=None, limit=50):
                             + (" at the positions given." if positions else "."),
                             "empty_playlist")
     generic = info.get("extractor_key") == "Generic"
-    entries = []
+    entries, refused = [], None
     for raw in raw_entries:
         if raw.get("_type") == "playlist" or raw.get("ie_key") in ("YoutubeTab",):
             continue   # a channel's tabs are playlists themselves: name the tab instead
@@ -157,12 +157,16 @@ def expand(url, settings, positions=None, limit=50):
             continue
         try:
             entry_url = validate_url(entry_url, block_private)
-        except ValidationError:
+        except ValidationError as exc:
+            refused = exc.message
             continue
         title = raw.get("title") if isinstance(raw.get("title"), str) else None
         entries.append(Entry(entry_url, title[:MAX_TITLE] if title else None,
                              _duration(raw.get("duration"))))
     if not entries:
+        if refused:
+            raise PlaylistError(f"No entry of the playlist can be fetched: {refused}",
+                                "refused_address")
         if generic:
             raise PlaylistError("The feed lists no media: none of its items has an enclosure "
                                 "(an audio or video file).", "no_media")

@@ -11,7 +11,7 @@ import requests
 
 from tests.conftest import RecordingClient
 from tests.media_support import write_feed
-from tests.server_support import ROOT, csrf_token
+from tests.server_support import ROOT, csrf_token, wait_state
 
 
 @pytest.fixture(scope="module")
@@ -216,3 +216,35 @@ def test_a_form_post_of_several_urls_leads_to_the_batch_page(client, site):
         assert time.monotonic() < deadline
         time.sleep(0.3)
     assert client.get(f"/api/batches/{batch_id}").get_json()["state"] == "completed"
+
+
+def test_a_batch_that_does_not_fit_in_the_queue_is_refused_whole(client, app, monkeypatch):
+    from webui.extensions import db
+    from webui.models import Run
+
+    monkeypatch.setitem(app.extensions["pipeline"].settings["limits"], "max_queued_runs", 1)
+    with app.app_context():
+        before = db.session.scalar(db.select(db.func.count(Run.id)))
+    error = refused(client, {"urls": "\n".join(f"https://ok.example/{n}.mp4" for n in range(3))},
+                    status=429)
+    assert error["code"] == "queue_full"
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Run.id))) == before
+
+
+def test_a_playlist_that_is_one_video_runs_as_one_run(client, site):
+    answer = client.post("/pipeline/execute", json={
+        "youtube_url": f"{site.url}/speech.mp4?single=1", "source": "playlist",
+        "selected_stages": [1]})
+    assert answer.status_code == 202
+    assert set(answer.get_json()) == {"status", "session_id", "monitoring_enabled", "duplicate"}
+    assert wait_state(client, answer.get_json()["session_id"])["state"] == "completed"
+
+
+def test_private_entries_of_a_feed_are_refused_when_private_networks_are(client, site, app,
+                                                                          monkeypatch):
+    monkeypatch.setitem(app.extensions["pipeline"].settings["limits"], "block_private_networks",
+                        True)
+    write_feed(site.folder, "private.rss", "http://10.1.2.3", [("Inside", "a.mp4", None)])
+    error = refused(client, {"youtube_url": f"{site.url}/private.rss"})
+    assert error["code"] == "refused_address" and "10.1.2.3" in error["message"]
