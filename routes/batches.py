@@ -1,4 +1,5 @@
-"""Batches: the list, one batch's live page, its snapshot and events, Cancel all and Retry failed."""
+"""Batches: the list, one batch's live page, its snapshot and events, Cancel all and Retry
+failed."""
 from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request,
                    url_for)
 

@@ -52,8 +52,9 @@ def events_answer(key, owner_id, known, events_since, unknown):
         return api_error(400, "invalid_since", "since must be a whole number, 0 or more.", "since")
     if not known():
         return unknown()
-    return jsonify({key: owner_id, "events": [{"event": kind, "data": event}
-                                              for kind, event in events_since(owner_id, int(text))]})
+    stored = events_since(owner_id, int(text))
+    return jsonify({key: owner_id,
+                    "events": [{"event": kind, "data": event} for kind, event in stored]})
 
 
 def _from_browser_form():
@@ -160,4 +161,5 @@ def events(session_id):
         "session_id", session_id,
         lambda: len(session_id) <= SESSION_ID_LENGTH and store.has_run(session_id),
         store.events_since,
-        lambda: api_error(404, "unknown_run", "There is no run with this session_id.", "session_id"))
+        lambda: api_error(404, "unknown_run", "There is no run with this session_id.",
+                          "session_id"))

@@ -43,8 +43,8 @@ def parse_ranges(text):
         last = int(match.group(2)) if match.group(2) else first
         if not 1 <= first <= last <= MAX_RANGE_NUMBER:
             raise ValidationError("playlist_items", f"'{part.strip()[:20]}': positions start at "
-                                  f"1, a range goes upwards, and the largest is {MAX_RANGE_NUMBER}.",
-                                  "invalid_range")
+                                  "1, a range goes upwards, and the largest is "
+                                  f"{MAX_RANGE_NUMBER}.", "invalid_range")
         positions.update(range(first, last + 1))
     return sorted(positions)
 

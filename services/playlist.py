@@ -37,16 +37,8 @@ class Playlist:
 
 
 @lru_cache(maxsize=1)
-def _listing_extractors():
-    """yt-dlp's extractors that can answer with a playlist (most specific first)."""
-    from yt_dlp.extractor import gen_extractor_classes
-
-    return [ie for ie in gen_extractor_classes()
-            if ie.ie_key() != "Generic" and getattr(ie, "_RETURN_TYPE", None) in ("playlist", "any")]
-
-
-@lru_cache(maxsize=1)
-def _video_extractors():
+def _site_extractors():
+    """yt-dlp's site extractors, most specific first (the generic one left out)."""
     from yt_dlp.extractor import gen_extractor_classes
 
     return [ie for ie in gen_extractor_classes() if ie.ie_key() != "Generic"]
@@ -57,7 +49,7 @@ def looks_like_playlist(url):
     first extractor for it lists entries (a YouTube watch page that also names a list stays
     one video, as yt-dlp's noplaylist has it), or its path looks like a feed."""
     parts = urlsplit(url)
-    for extractor in _video_extractors():
+    for extractor in _site_extractors():
         if extractor.suitable(url):
             kind = getattr(extractor, "_RETURN_TYPE", None)
             if kind == "playlist":
@@ -105,7 +97,7 @@ def _is_media(url):
 
     if determine_ext(url, default_ext="") in KNOWN_EXTENSIONS:
         return True
-    return any(extractor.suitable(url) for extractor in _video_extractors())
+    return any(extractor.suitable(url) for extractor in _site_extractors())
 
 
 def _duration(value):

@@ -26,7 +26,8 @@ class SqlBatchStore:
                           selected_stages=list(stages), preset=preset, state="running")
             batch.entries = [BatchEntry(position=position, url=url, title=entry_title,
                                         duration=duration, weight=weight, session_id=session_id)
-                             for position, url, entry_title, duration, weight, session_id in entries]
+                             for position, url, entry_title, duration, weight, session_id
+                             in entries]
             db.session.add(batch)
             db.session.commit()
 

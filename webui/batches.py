@@ -6,8 +6,8 @@ import time
 import uuid
 
 from services import events
-from services.batches import (FINAL_BATCH_STATES, batch_state, entry_weights, overall,
-                              parse_ranges, parse_url_list, select)
+from services.batches import (FINAL_BATCH_STATES, MAX_LIST_LINES, batch_state, entry_weights,
+                              overall, parse_ranges, parse_url_list, select)
 from services.events import EventRecorder, utc_timestamp
 from services.playlist import expand, looks_like_playlist
 from services.stages import get_stage
@@ -15,13 +15,13 @@ from services.validation import (MAX_URL_LENGTH, ValidationError, default_episod
                                  episode_directory, validate_url)
 from webui.batch_store import SqlBatchStore
 from webui.models import RESUMABLE_STATES, iso
-from webui.pipeline import DEFAULT_MAX_QUEUED, QueueFull, ResumeRefused
+from webui.pipeline import ResumeRefused
 
 log = logging.getLogger("pipeline")
 TICK_SECONDS = 0.5
 HEARTBEAT_SECONDS = 1.0
 PROGRESS_STEP = 1.0        # an entry's event is sent when its progress moved this far
-BATCH_FIELDS = ("source", "urls", "url_file", "url_file_name", "playlist_items")
+BATCH_FIELDS = ("source", "urls", "url_file", "playlist_items")   # not passed on to the runs
 ENTRY_KEYS = ("session_id", "state", "stage", "sub_stage", "error", "title")
 SOURCES = ("auto", "video", "playlist", "urls")
 WATCH_KEYS = ("last_sent", "stored_progress")   # the watcher's own notes in a view
@@ -90,9 +90,11 @@ class Batches:
             entries = parse_url_list(text, block_private, field="url_file")
             title, source = f"URL list {name}" if name else "URL list", name
         else:
-            urls = data.get("urls") if data.get("urls") not in (None, "") else data.get("youtube_url")
+            urls = data.get("urls")
+            if urls in (None, ""):
+                urls = data.get("youtube_url")   # several lines in the URL field
             if isinstance(urls, list):
-                if len(urls) > 5000 or not all(isinstance(item, str) for item in urls):
+                if len(urls) > MAX_LIST_LINES or not all(isinstance(item, str) for item in urls):
                     raise ValidationError("urls", "urls is a list of URL texts.", "invalid_list")
                 urls = "\n".join(urls)
             entries = parse_url_list(urls, block_private)
@@ -125,37 +127,18 @@ class Batches:
         specs = [self.pipeline.validate(request)[0] for request in requests]
         keys = [get_stage(number).key for number in specs[0].stages]
         weights = entry_weights([entry.duration for entry in entries],
-                                self.pipeline._estimator(specs[0]), keys)
+                                self.pipeline.estimator_for(specs[0]), keys)
         batch_id = uuid.uuid4().hex
-        with self.pipeline._start_lock:   # the batch's runs queue together, in order
-            self._check_queue_room(len(requests))
-            started = []
-            try:
-                for request in requests:
-                    started.append(self.pipeline.start(request))
-            except Exception:
-                for _status, session_id, duplicate in started:   # no half batch is left
-                    if not duplicate:
-                        self.pipeline.cancel(session_id)
-                raise
-            self.store.create(batch_id, kind, source, title, specs[0].stages, specs[0].preset,
-                              [(position, entry.url, entry.title, entry.duration, weight, run[1])
-                               for position, (entry, weight, run)
-                               in enumerate(zip(entries, weights, started), start=1)])
+        started = self.pipeline.start_many(requests)
+        self.store.create(batch_id, kind, source, title, specs[0].stages, specs[0].preset,
+                          [(position, entry.url, entry.title, entry.duration, weight, run[1])
+                           for position, (entry, weight, run)
+                           in enumerate(zip(entries, weights, started), start=1)])
         with self.recorder.locked(batch_id):
             self._views[batch_id] = self._compute(batch_id)
         self._watch(batch_id)
         log.info("Batch %s: %d entries of %s", batch_id[:8], len(entries), source or title)
         return started[0][0], batch_id, [run[1] for run in started]
-
-    def _check_queue_room(self, count):
-        limit = self.settings["limits"].get("max_queued_runs")
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            limit = DEFAULT_MAX_QUEUED
-        waiting = self.pipeline.manager.queued_count()
-        if waiting + count > limit:
-            raise QueueFull(f"The batch's {count} runs do not fit: {waiting} runs already wait "
-                            f"and at most {limit} may; choose fewer items or wait.")
 
     # --- what the batch shows ----------------------------------------------------------------
     def _entry_view(self, entry):
