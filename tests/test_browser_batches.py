@@ -7,7 +7,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import screenshot
+from tests.browser_support import PHONE, screenshot
 from tests.media_support import write_feed
 
 # Records every value the batch's overall bar takes.
@@ -83,6 +83,13 @@ def test_the_batch_page_follows_a_feed_from_the_form_to_the_end(page, live_serve
     expect(page.locator('[data-action="cancel-all"]')).to_be_disabled()
     expect(page.locator('[data-action="retry"]')).to_be_disabled()
     screenshot(page, "batch-3-completed")
+    page.set_viewport_size(PHONE)
+    expect(entry(page, 2).locator('[data-field="entry-percent"]')).to_be_visible()
+    screenshot(page, "batch-3-completed-phone")
+    wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+      .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+      .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), wide
 
     after_reload = page.evaluate("window.__overall")
     for values in (before_reload, after_reload):
