@@ -131,6 +131,12 @@ def test_the_feed_becomes_three_runs_in_feed_order(live_server, watched_batch, f
         assert run["episode_directory"].startswith(Path(name).stem)
 
 
+def test_each_run_page_links_to_its_batch(live_server, watched_batch):
+    for session_id in watched_batch["started"]["session_ids"]:
+        page = requests.get(f"{live_server.url}/runs/{session_id}", timeout=10).text
+        assert f'href="/batches/{watched_batch["batch_id"]}">Fixture &lt;show&gt;</a>' in page
+
+
 def test_runs_complete_in_order_one_at_a_time(live_server, watched_batch):
     spans = []
     for session_id in watched_batch["started"]["session_ids"]:

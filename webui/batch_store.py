@@ -31,6 +31,13 @@ class SqlBatchStore:
             db.session.add(batch)
             db.session.commit()
 
+    @staticmethod
+    def batch_of(session_id):
+        """The newest batch a run belongs to, or None (in the caller's app context)."""
+        return db.session.scalar(select(Batch).join(BatchEntry)
+                                 .where(BatchEntry.session_id == session_id)
+                                 .order_by(Batch.id.desc()).limit(1))
+
     def has_batch(self, batch_id):
         """Whether a batch with this id exists."""
         with self.app.app_context():
