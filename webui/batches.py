@@ -279,6 +279,7 @@ class Batches:
                 self.recorder.emit(batch_id, events.BATCH_COMPLETION, {
                     "state": view["state"], "progress": view["progress"],
                     "counts": view["counts"], "duration": view["time_elapsed"]})
+                self.recorder.forget(batch_id)   # a retry numbers on from the stored seq
                 with self._wake:
                     self._active.discard(batch_id)
             self._views[batch_id] = view
