@@ -18,7 +18,12 @@ def _parse(argv):
                          help="a preset's name (see /presets); default: config.yaml as it is")
     process.add_argument("--stages", help="comma-separated stage numbers, e.g. 1,2 (default: the "
                          "preset's stages, or 1,2)")
-    process.add_argument("--episode", help="episode folder name under <data_dir>/episodes")
+    process.add_argument("--episode", help="episode folder name under <data_dir>/episodes "
+                         "(for a playlist: the folder its entries' folders go in)")
+    process.add_argument("--playlist", action="store_true",
+                         help="expand URL as a playlist, channel or feed (recognised by itself "
+                         "for YouTube playlists and channels and feed addresses)")
+    process.add_argument("--items", help="a playlist's entries to run, e.g. 1-10,15")
     worker = commands.add_parser("worker", help="execute runs taken from Redis (runner: rq)")
     for sub in (process, worker):   # also accepted after the command
         sub.add_argument("--config", default=argparse.SUPPRESS, help="configuration file")
@@ -47,15 +52,26 @@ def process(args):
     from services.validation import ValidationError
     from webui.terminal import TerminalProgress
 
+    from webui.batches import batch_kind
+
     app = _make_app(args, role="local")
     pipeline = app.extensions["pipeline"]
     request = {"youtube_url": args.url, "selected_stages": args.stages, "preset": args.preset,
-               "episode_directory": args.episode}
+               "episode_directory": args.episode,
+               "source": "playlist" if args.playlist else "auto", "playlist_items": args.items}
     try:
         with app.app_context():
-            spec, name, effective = pipeline.validate(request)
+            kind = batch_kind(request)
+            if kind and pipeline.settings["runner"] == "rq":
+                sys.exit("error: with runner: rq, give playlists to the dashboard, whose runs go "
+                         "to the workers; run.py process runs one URL here.")
+            started = app.extensions["batches"].submit(kind, request) if kind else None
+            if started is None:
+                spec, name, effective = pipeline.validate(request)
     except ValidationError as exc:
         sys.exit(f"error: {exc.field}: {exc.message}")
+    if started is not None:
+        return _process_batch(app, started[1])
     bars = TerminalProgress(spec.session_id)
     pipeline.recorder.add_listener(bars)
     with _beside_workers(pipeline.settings, spec.session_id) as beside:
@@ -73,6 +89,33 @@ def process(args):
     _print_summary(spec.episode_dir)
     print(f"episode folder: {spec.episode_dir}")
     return 0 if bars.status in ("completed", "awaiting_selection") else 1
+
+
+def _process_batch(app, batch_id):
+    """Follow a batch in the terminal: a bar per running entry and an overall bar; exit 0 when
+    every entry completed."""
+    from webui.terminal import BatchTerminalProgress
+
+    from services.batches import FINAL_BATCH_STATES
+
+    batches = app.extensions["batches"]
+    with batches.recorder.locked(batch_id):   # no event between the snapshot and the listener
+        snapshot = batches.snapshot(batch_id)
+        bars = BatchTerminalProgress(batch_id, snapshot["entries"])
+        batches.recorder.add_listener(bars)
+    print(f"Batch {batch_id}: {len(snapshot['entries'])} entries of "
+          f"{snapshot['source'] or snapshot['title']}", flush=True)
+    if snapshot["state"] in FINAL_BATCH_STATES:
+        bars.state = snapshot["state"]
+        bars.done.set()
+    try:
+        while not bars.done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        batches.cancel_all(batch_id)
+        bars.done.wait(15)
+    app.extensions["pipeline"].manager.wait_idle(10)
+    return 0 if bars.state == "completed" else 1
 
 
 @contextmanager

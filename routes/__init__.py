@@ -3,14 +3,15 @@
 
 def register_blueprints(app):
     """Register every blueprint and the error handlers on `app`."""
-    from routes import (assets, dashboard, doctor, errors, feed, health, pipeline, presets, runs,
-                        segments)
+    from routes import (assets, batches, dashboard, doctor, errors, feed, health, pipeline,
+                        presets, runs, segments)
 
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(pipeline.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(doctor.bp)
     app.register_blueprint(runs.bp)
+    app.register_blueprint(batches.bp)
     app.register_blueprint(feed.bp)
     app.register_blueprint(presets.bp)
     app.register_blueprint(segments.bp)

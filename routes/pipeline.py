@@ -3,6 +3,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 
 from routes.errors import api_error
 from services.validation import ValidationError
+from webui.batches import batch_kind
 from webui.models import SESSION_ID_LENGTH
 from webui.pipeline import QueueFull, ResumeRefused
 
@@ -29,9 +30,31 @@ def _request_data():
         data["selected_stages"] = stages if len(stages) != 1 else stages[0]
         data["options"] = {key[len(OVERRIDE_PREFIX):]: value for key, value in request.form.items()
                            if key.startswith(OVERRIDE_PREFIX) and value != ""}
+        upload = request.files.get("url_file")
+        if upload is not None and (upload.filename or "").strip():
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                return None, api_error(400, "invalid_list", "The URL list file must be UTF-8 "
+                                       "text, one URL a line.", "url_file")
+            data["url_file"] = (upload.filename[:120], text)
         return data, None
     return None, api_error(415, "unsupported_media_type",
                            "Send JSON (application/json) or a form.", "body")
+
+
+def events_answer(key, owner_id, known, events_since, unknown):
+    """The answer of an events route: `{key: owner_id, "events": [...]}` with every stored
+    event whose seq > `since`; 400 for a bad `since`, `unknown()` when `known()` is false."""
+    text = request.args.get("since", "0")
+    # isascii(): str.isdigit() also takes "²", which int() refuses
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        return api_error(400, "invalid_since", "since must be a whole number, 0 or more.", "since")
+    if not known():
+        return unknown()
+    stored = events_since(owner_id, int(text))
+    return jsonify({key: owner_id,
+                    "events": [{"event": kind, "data": event} for kind, event in stored]})
 
 
 def _from_browser_form():
@@ -45,6 +68,10 @@ def execute():
     if error is not None:
         return error
     try:
+        kind = batch_kind(data)
+        started = current_app.extensions["batches"].submit(kind, data) if kind else None
+        if started is not None:
+            return _batch_started(*started)
         status, session_id, duplicate = _pipeline().start(data)
     except (ValidationError, QueueFull) as exc:
         code, http_status = ("queue_full", 429) if isinstance(exc, QueueFull) else (exc.code, 400)
@@ -58,6 +85,13 @@ def execute():
         return redirect(url_for("dashboard.index", session=session_id), code=303)
     return jsonify({"status": status, "session_id": session_id, "monitoring_enabled": True,
                     "duplicate": duplicate}), 202
+
+
+def _batch_started(status, batch_id, session_ids):
+    if _from_browser_form():
+        return redirect(url_for("batches.detail", batch_id=batch_id), code=303)
+    return jsonify({"status": status, "batch_id": batch_id, "session_ids": session_ids,
+                    "monitoring_enabled": True}), 202
 
 
 @bp.post("/api/pipeline/resume/<session_id>")
@@ -122,12 +156,10 @@ def status(session_id):
 @bp.get("/api/pipeline/events/<session_id>")
 def events(session_id):
     """Every stored event with seq > since, in order (polling fallback and replay)."""
-    since_text = request.args.get("since", "0")
-    if not (since_text.isascii() and since_text.isdigit()) or len(since_text) > 12:
-        return api_error(400, "invalid_since", "since must be a whole number, 0 or more.", "since")
-    pipeline = _pipeline()
-    if len(session_id) > SESSION_ID_LENGTH or not pipeline.store.has_run(session_id):
-        return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
-    stored = pipeline.store.events_since(session_id, int(since_text))
-    return jsonify({"session_id": session_id,
-                    "events": [{"event": kind, "data": event} for kind, event in stored]})
+    store = _pipeline().store
+    return events_answer(
+        "session_id", session_id,
+        lambda: len(session_id) <= SESSION_ID_LENGTH and store.has_run(session_id),
+        store.events_since,
+        lambda: api_error(404, "unknown_run", "There is no run with this session_id.",
+                          "session_id"))

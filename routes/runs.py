@@ -117,7 +117,8 @@ def detail(session_id):
                            active=run.state in ACTIVE_STATES,
                            resumable=run.state in RESUMABLE_STATES,
                            settings=run_settings(run),
-                           can_reselect=run.state in FINISHED_STATES and has_selection(folder))
+                           can_reselect=run.state in FINISHED_STATES and has_selection(folder),
+                           batch=current_app.extensions["batches"].store.batch_of(session_id))
 
 
 @bp.get("/api/runs/<session_id>/insights")

@@ -12,6 +12,10 @@ ERROR = "pipeline_error"
 COMPLETION = "pipeline_completion"
 LOG = "log_stream"
 SNAPSHOT = "pipeline_snapshot"
+BATCH_SNAPSHOT = "batch_snapshot"       # a batch's events, numbered by their own seq
+BATCH_PROGRESS = "batch_progress"
+BATCH_ENTRY = "batch_entry"
+BATCH_COMPLETION = "batch_completion"
 SEQ_RETRIES = 5
 RETRY_SECONDS = 0.2
 
@@ -35,8 +39,9 @@ class EventRecorder:
     order.
     """
 
-    def __init__(self, store, listeners=()):
+    def __init__(self, store, listeners=(), key="session_id"):
         self.store = store
+        self.key = key   # the field naming whose event it is (a batch's events: "batch_id")
         self.listeners = list(listeners)
         self._seqs = {}
         # A run's lock lives as long as someone holds it (its controller, a subscriber): a
@@ -125,7 +130,8 @@ class EventRecorder:
             seq = self.store.last_seq(session_id)
         stamp = utc_timestamp()
         for _ in range(SEQ_RETRIES):
-            sent = [(kind, dict(payload, session_id=session_id, seq=seq + number, timestamp=stamp))
+            sent = [(kind, dict(payload, **{self.key: session_id}, seq=seq + number,
+                                timestamp=stamp))
                     for number, (kind, payload) in enumerate(items, start=1)]
             if self._store(session_id, sent):
                 break

@@ -104,7 +104,8 @@ class RecordingClient:
 
     KINDS = ("pipeline_snapshot", "pipeline_progress", "pipeline_update", "pipeline_transition",
              "pipeline_error", "pipeline_completion", "log_stream", "request_error",
-             "cancel_result", "pong")
+             "cancel_result", "pong", "batch_snapshot", "batch_progress", "batch_entry",
+             "batch_completion")
 
     def __init__(self, url):
         self.url = url
@@ -159,7 +160,14 @@ class RecordingClient:
     def run_events(self):
         """Received run events (those with a seq), in arrival order."""
         with self.lock:
-            return [(k, d) for k, d, _ in self.received if isinstance(d, dict) and "seq" in d]
+            return [(k, d) for k, d, _ in self.received if isinstance(d, dict) and "seq" in d
+                    and "batch_id" not in d]
+
+    def batch_events(self):
+        """Received batch events (those with a seq), in arrival order."""
+        with self.lock:
+            return [(k, d) for k, d, _ in self.received if isinstance(d, dict) and "seq" in d
+                    and "batch_id" in d]
 
 
 @pytest.fixture

@@ -192,3 +192,26 @@ def child_processes(pid, names=PIPELINE_CHILDREN):
         if int(fields[1]) == pid and fields[0] != "Z" and name.startswith(names):
             children.append(name)
     return children
+
+
+def write_feed(folder, name, base, items, title="Test podcast"):
+    """An RSS 2.0 podcast feed `name` in `folder` (served by a MediaServer at `base`): one item
+    per (title, file name or None, duration text or None); a file becomes the item's enclosure
+    at `base/<file>`, an item without one links to a page instead. Returns the feed's URL."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    parts = []
+    for item_title, file_name, duration in items:
+        media = (f"<enclosure url={quoteattr(f'{base}/{file_name}')} type=\"audio/mp4\" "
+                 f"length=\"1000\"/>" if file_name else
+                 f"<link>{escape(base)}/articles/{uuid.uuid4().hex[:8]}.html</link>")
+        length = f"<itunes:duration>{escape(duration)}</itunes:duration>" if duration else ""
+        parts.append(f"<item><title>{escape(item_title)}</title>{media}{length}"
+                     f"<guid>{uuid.uuid4().hex}</guid></item>")
+    (Path(folder) / name).write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+        'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>'
+        f"<title>{escape(title)}</title><link>{escape(base)}/</link>"
+        f"<description>A feed for the tests</description>{''.join(parts)}</channel></rss>",
+        encoding="utf-8")
+    return f"{base}/{name}"

@@ -62,8 +62,9 @@ def create_app(test_config=None, config_file=None, role="web"):
 
     from routes import register_blueprints
     from webui import access, csrf, hosts
+    from webui.batches import Batches
     from webui.pipeline import Pipeline
-    from webui.sockets import register_handlers
+    from webui.sockets import register_batch_handlers, register_handlers
 
     hosts.init_app(app)   # first: a request for another host name goes no further
     access.init_app(app)
@@ -72,4 +73,7 @@ def create_app(test_config=None, config_file=None, role="web"):
     pipeline = Pipeline(app, settings, role)
     app.extensions["pipeline"] = pipeline
     pipeline.recorder.add_listener(register_handlers(socketio))
+    batches = Batches(app, pipeline)
+    app.extensions["batches"] = batches
+    batches.recorder.add_listener(register_batch_handlers(socketio))
     return app

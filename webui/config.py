@@ -39,6 +39,7 @@ DEFAULTS = {
                    "music_bed": None, "music_level_db": -20.0, "music_fade_seconds": 2.0},
     "loudness": {"integrated_lufs": -16.0, "true_peak_dbtp": -1.5},
     "logging": {"level": "INFO"},
+    "batches": {"max_entries": 50},
     "presets": [],
     "socketio": {"async_mode": "threading", "message_queue": None},
     "feed": {"title": "YouTube Pipeline episodes",
@@ -48,6 +49,7 @@ DEFAULTS = {
 }
 ENV_PREFIX = "PIPELINE_"
 RUNNERS = ("thread", "rq")
+MAX_BATCH = 10_000   # entries of one batch (playlist, channel, feed or URL list)
 
 
 class ConfigError(Exception):
@@ -149,6 +151,9 @@ def load_settings(config_file=None, environ=None, overrides=None):
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"A numeric setting is not a number: {exc}") from exc
     settings["server"]["auth_token"] = _auth_token(settings["server"].get("auth_token"))
+    entries = settings["batches"].get("max_entries")
+    if isinstance(entries, bool) or not isinstance(entries, int) or not 1 <= entries <= MAX_BATCH:
+        raise ConfigError(f"batches.max_entries must be a whole number from 1 to {MAX_BATCH}.")
     _check_runner(settings)
     try:
         settings["download"] = check_settings(settings["download"], settings["data_dir"])

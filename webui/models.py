@@ -99,15 +99,20 @@ class StageRun(db.Model):
     __table_args__ = (db.UniqueConstraint("run_id", "stage"),)
 
 
-class Event(db.Model):
-    """One run event exactly as it was sent, numbered by `seq` within its run."""
+class StoredEvent:
+    """The columns of an event as it was sent: its `seq` within its owner, kind, payload, time."""
 
     id = db.Column(db.Integer, primary_key=True)
-    session_id = db.Column(db.String(SESSION_ID_LENGTH), nullable=False)
     seq = db.Column(db.Integer, nullable=False)
     kind = db.Column(db.String(40), nullable=False)
     payload = db.Column(db.JSON, nullable=False)
     timestamp = db.Column(db.String(40), nullable=False)
+
+
+class Event(StoredEvent, db.Model):
+    """One run event exactly as it was sent, numbered by `seq` within its run."""
+
+    session_id = db.Column(db.String(SESSION_ID_LENGTH), nullable=False)
 
     __table_args__ = (db.UniqueConstraint("session_id", "seq"),
                       db.Index("ix_event_session_seq", "session_id", "seq"))
@@ -130,3 +135,58 @@ class AppState(db.Model):
 
     key = db.Column(db.String(80), primary_key=True)
     value = db.Column(db.JSON)
+
+
+BATCH_ID_LENGTH = 32   # Batch.batch_id's column: a longer id names no batch
+
+
+class Batch(db.Model):
+    """A playlist, channel, feed or URL list run as one job: one run per entry."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    batch_id = db.Column(db.String(BATCH_ID_LENGTH), unique=True, nullable=False, index=True)
+    kind = db.Column(db.String(16), nullable=False)   # playlist, urls or file
+    source = db.Column(db.Text)                       # the playlist URL, or the file's name
+    title = db.Column(db.Text)
+    state = db.Column(db.String(24), nullable=False, default="running", index=True)
+    selected_stages = db.Column(db.JSON, nullable=False)
+    preset = db.Column(db.String(80), nullable=False, default="default")
+    progress = db.Column(db.Float, nullable=False, default=0.0)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    finished_at = db.Column(db.DateTime)
+    waited_seconds = db.Column(db.Float, nullable=False, default=0.0, server_default="0")
+    entries = db.relationship("BatchEntry", back_populates="batch", order_by="BatchEntry.position",
+                              cascade="all, delete-orphan")
+
+    @property
+    def duration(self):
+        """Seconds from the batch's creation to its end (or to now), idle time before a retry
+        left out."""
+        end = _naive(self.finished_at or utcnow())
+        return max((end - _naive(self.created_at)).total_seconds() - (self.waited_seconds or 0.0),
+                   0.0)
+
+
+class BatchEntry(db.Model):
+    """One entry of a batch, in playlist order, and the run that works on it."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    batch_pk = db.Column(db.Integer, db.ForeignKey("batch.id", ondelete="CASCADE"), nullable=False)
+    position = db.Column(db.Integer, nullable=False)
+    url = db.Column(db.Text, nullable=False)
+    title = db.Column(db.Text)
+    duration = db.Column(db.Float)         # media seconds, when the playlist said
+    weight = db.Column(db.Float, nullable=False, default=1.0)   # expected seconds of work
+    session_id = db.Column(db.String(SESSION_ID_LENGTH), nullable=False, index=True)
+    batch = db.relationship("Batch", back_populates="entries")
+
+    __table_args__ = (db.UniqueConstraint("batch_pk", "position"),)
+
+
+class BatchEvent(StoredEvent, db.Model):
+    """One batch event exactly as it was sent, numbered by `seq` within its batch."""
+
+    batch_id = db.Column(db.String(BATCH_ID_LENGTH), nullable=False)
+
+    __table_args__ = (db.UniqueConstraint("batch_id", "seq"),
+                      db.Index("ix_batch_event_batch_seq", "batch_id", "seq"))

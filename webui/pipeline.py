@@ -85,6 +85,10 @@ class Pipeline:
             signatures[stage.key] = timing_signature(stage.parameters_for(ctx))
         return Estimator(self.store.stage_history(spec.preset, signatures))
 
+    def estimator_for(self, spec):
+        """The time estimator a run of `spec` would use (batches weigh their entries with it)."""
+        return self._estimator(spec)
+
     def settings_of(self, run):
         """The effective settings of a stored run: the configuration with its preset fields."""
         return presets.apply(self.settings, run.settings or {})
@@ -176,13 +180,33 @@ class Pipeline:
             self.store.create_run(spec, name, effective)
             return self.manager.submit(spec), spec.session_id, False
 
-    def _check_queue_room(self):
+    def start_many(self, requests):
+        """Start (or queue) the runs of several requests in order, all or none: a list of
+        (status, session_id, duplicate); QueueFull when they would not all fit in the queue."""
+        with self._start_lock:   # queued together, in order, with nothing between them
+            self._check_queue_room(len(requests))
+            started = []
+            try:
+                for data in requests:
+                    started.append(self.start(data))
+            except Exception:
+                for _status, session_id, duplicate in started:   # no half batch is left
+                    if not duplicate:
+                        self.cancel(session_id)
+                raise
+            return started
+
+    def _check_queue_room(self, count=1):
         limit = self.settings["limits"].get("max_queued_runs")
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             limit = DEFAULT_MAX_QUEUED
-        if self.manager.queued_count() >= limit:
-            raise QueueFull(f"{limit} runs are already waiting; wait for some to finish or cancel "
-                            "some before starting more.")
+        waiting = self.manager.queued_count()
+        if waiting + count > limit:
+            if count == 1:
+                raise QueueFull(f"{limit} runs are already waiting; wait for some to finish or "
+                                "cancel some before starting more.")
+            raise QueueFull(f"These {count} runs do not fit: {waiting} runs already wait and at "
+                            f"most {limit} may; choose fewer items, or wait.")
 
     def _spec_for(self, run, done_stages=(), elapsed=0.0):
         return RunSpec(session_id=run.session_id, url=run.url, stages=list(run.selected_stages),

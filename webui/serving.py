@@ -23,6 +23,7 @@ def serving_app(config_file=None, overrides=None):
     # Only the server holding the data folder recovers runs: a headless run beside it (which
     # takes no lock) must not touch the server's live or queued runs.
     interrupted, requeued = app.extensions["pipeline"].recover()
+    app.extensions["batches"].recover()   # batches that had not ended end from their runs
     if interrupted or requeued:
         log.warning("Recovered after a restart: %d run(s) interrupted, %d queued again",
                     interrupted, requeued)

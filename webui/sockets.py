@@ -10,7 +10,7 @@ from services import events
 from services.events import utc_timestamp
 from webui.access import configured_token, token_matches
 from webui.hosts import host_allowed
-from webui.models import SESSION_ID_LENGTH
+from webui.models import BATCH_ID_LENGTH, SESSION_ID_LENGTH
 
 log = logging.getLogger(__name__)
 REQUEST_ERROR = "request_error"
@@ -21,20 +21,48 @@ def room_for(session_id):
     return f"run:{session_id}"
 
 
+def batch_room(batch_id):
+    """The Socket.IO room that receives a batch's events."""
+    return f"batch:{batch_id}"
+
+
 def _error(code, message, field=None, **extra):
     emit(REQUEST_ERROR, {"error": {"code": code, "message": message, "field": field}, **extra})
 
 
-def _session_id(data):
-    """The `session_id` of a message, or None after answering with an error."""
+def _session_id(data, key="session_id", length=SESSION_ID_LENGTH, what="a run's id"):
+    """The `session_id` (or other `key`) of a message, or None after answering with an error."""
     if not isinstance(data, dict):
-        _error("invalid_message", "Send an object such as {\"session_id\": \"...\"}.")
+        _error("invalid_message", f"Send an object such as {{\"{key}\": \"...\"}}.")
         return None
-    session_id = data.get("session_id")
-    if not isinstance(session_id, str) or not session_id or len(session_id) > SESSION_ID_LENGTH:
-        _error("invalid_session_id", "session_id must be a run's id.", "session_id")
+    value = data.get(key)
+    if not isinstance(value, str) or not value or len(value) > length:
+        _error(f"invalid_{key}", f"{key} must be {what}.", key)
         return None
-    return session_id
+    return value
+
+
+def _subscription(data, key="session_id", length=SESSION_ID_LENGTH, what="a run's id"):
+    """(id, last_seq) of a subscribe message (last_seq 0 when absent), or None after an error."""
+    owner = _session_id(data, key, length, what)
+    if owner is None:
+        return None
+    last_seq = _last_seq(data, **{key: owner})
+    return None if last_seq is None else (owner, last_seq)
+
+
+def _last_seq(data, **ids):
+    """The `last_seq` of a subscribe message (0 when absent), or None after an error."""
+    last_seq = data.get("last_seq", 0)
+    if last_seq is None:
+        last_seq = 0
+    # SQLite integers are 64-bit: a larger last_seq would end in an OverflowError.
+    if (isinstance(last_seq, bool) or not isinstance(last_seq, int)
+            or not 0 <= last_seq < 2 ** 63):
+        _error("invalid_last_seq", "last_seq must be a whole number, 0 or more.", "last_seq",
+               **ids)
+        return None
+    return last_seq
 
 
 def register_handlers(socketio):
@@ -56,18 +84,10 @@ def register_handlers(socketio):
 
     @socketio.on("subscribe")
     def subscribe(data=None):
-        session_id = _session_id(data)
-        if session_id is None:
+        subscription = _subscription(data)
+        if subscription is None:
             return
-        last_seq = data.get("last_seq", 0)
-        if last_seq is None:
-            last_seq = 0
-        # SQLite integers are 64-bit: a larger last_seq would end in an OverflowError.
-        if (isinstance(last_seq, bool) or not isinstance(last_seq, int)
-                or not 0 <= last_seq < 2 ** 63):
-            _error("invalid_last_seq", "last_seq must be a whole number, 0 or more.", "last_seq",
-                   session_id=session_id)
-            return
+        session_id, last_seq = subscription
         pipeline = current_app.extensions["pipeline"]
         snapshot = pipeline.snapshot(session_id)   # None for an unknown run: no lock is made
         if snapshot is None:
@@ -126,5 +146,40 @@ def register_handlers(socketio):
     def on_error(exc):
         log.error("Socket.IO handler failed", exc_info=exc)
         _error("server_error", "The message could not be handled.")
+
+    return broadcast
+
+
+def register_batch_handlers(socketio):
+    """Attach `subscribe_batch` / `unsubscribe_batch`; returns the listener that sends batch
+    events to their batch's room."""
+
+    def broadcast(kind, event):
+        socketio.emit(kind, event, to=batch_room(event["batch_id"]))
+
+    @socketio.on("subscribe_batch")
+    def subscribe_batch(data=None):
+        subscription = _subscription(data, "batch_id", BATCH_ID_LENGTH, "a batch's id")
+        if subscription is None:
+            return
+        batch_id, last_seq = subscription
+        batches = current_app.extensions["batches"]
+        if not batches.store.has_batch(batch_id):
+            _error("unknown_batch", "There is no batch with this batch_id.", "batch_id",
+                   batch_id=batch_id)
+            return
+        # Batch events are sent by one thread under the batch's lock: snapshot, replay and
+        # joining the room under that lock miss nothing and repeat nothing.
+        with batches.recorder.locked(batch_id):
+            emit(events.BATCH_SNAPSHOT, batches.snapshot(batch_id))
+            for kind, event in batches.store.events_since(batch_id, last_seq):
+                emit(kind, event)
+            join_room(batch_room(batch_id))
+
+    @socketio.on("unsubscribe_batch")
+    def unsubscribe_batch(data=None):
+        batch_id = _session_id(data, "batch_id", BATCH_ID_LENGTH, "a batch's id")
+        if batch_id is not None:
+            leave_room(batch_room(batch_id))
 
     return broadcast

@@ -13,11 +13,55 @@ RUN_FIELDS = {"state", "title", "media_duration", "progress", "current_stage", "
 STAGE_FIELDS = {"state", "duration", "media_duration", "parameters", "error"}
 
 
+class EventLog:
+    """The numbered events of one table (a run's, or a batch's), keyed by their owner's id."""
+
+    def __init__(self, app, model, key):
+        self.app = app
+        self.model = model
+        self.key = key
+
+    def _owner(self, owner_id):
+        return getattr(self.model, self.key) == owner_id
+
+    def last_seq(self, owner_id):
+        """The highest stored `seq` (0 when none)."""
+        with self.app.app_context():
+            value = db.session.scalar(select(func.max(self.model.seq)).where(self._owner(owner_id)))
+            return value or 0
+
+    def append_events(self, owner_id, sent):
+        """Store (kind, event) pairs in one transaction; False (nothing stored) when another
+        process already stored one of their `seq`s."""
+        rows = [{self.key: owner_id, "seq": event["seq"], "kind": kind, "payload": event,
+                 "timestamp": event["timestamp"]} for kind, event in sent]
+        with self.app.app_context():
+            try:
+                with db.engine.begin() as connection:
+                    connection.execute(insert(self.model), rows)
+            except IntegrityError:
+                return False
+            return True
+
+    def since(self, owner_id, since=0, limit=None, until=None):
+        """Stored events with `since < seq` (and `seq <= until`), in order, as (kind, event)."""
+        model = self.model
+        with self.app.app_context():
+            query = (select(model.kind, model.payload).where(self._owner(owner_id), model.seq > since)
+                     .order_by(model.seq))
+            if until is not None:
+                query = query.where(model.seq <= until)
+            if limit:
+                query = query.limit(limit)
+            return [(kind, payload) for kind, payload in db.session.execute(query)]
+
+
 class SqlRunStore:
     """Implements the store the services expect, each call in its own app context."""
 
     def __init__(self, app):
         self.app = app
+        self.events = EventLog(app, Event, "session_id")
 
     @contextmanager
     def editing(self, session_id):
@@ -50,9 +94,7 @@ class SqlRunStore:
 
     def last_seq(self, session_id):
         """The highest stored `seq` of a run (0 when none)."""
-        with self.app.app_context():
-            value = db.session.scalar(select(func.max(Event.seq)).where(Event.session_id == session_id))
-            return value or 0
+        return self.events.last_seq(session_id)
 
     def has_run(self, session_id):
         """Whether a run with this id exists."""
@@ -61,20 +103,12 @@ class SqlRunStore:
 
     def append_event(self, session_id, seq, kind, event):
         """Store one event; False when another process already stored this `seq`."""
-        return self.append_events(session_id, [(kind, dict(event, seq=seq))])
+        return self.events.append_events(session_id, [(kind, dict(event, seq=seq))])
 
     def append_events(self, session_id, sent):
         """Store (kind, event) pairs in one transaction; False (nothing stored) when another
         process already stored one of their `seq`s."""
-        rows = [{"session_id": session_id, "seq": event["seq"], "kind": kind, "payload": event,
-                 "timestamp": event["timestamp"]} for kind, event in sent]
-        with self.app.app_context():
-            try:
-                with db.engine.begin() as connection:
-                    connection.execute(insert(Event), rows)
-            except IntegrityError:
-                return False
-            return True
+        return self.events.append_events(session_id, sent)
 
     def claim(self, session_id, from_state="queued", to_state="running"):
         """Move a run from one state to another only if it is still in the first, in one
@@ -96,15 +130,7 @@ class SqlRunStore:
 
     def events_since(self, session_id, since=0, limit=None, until=None):
         """Stored events with `since < seq` (and `seq <= until`), in order, as (kind, event)."""
-        with self.app.app_context():
-            query = (select(Event.kind, Event.payload).where(Event.session_id == session_id,
-                                                             Event.seq > since)
-                     .order_by(Event.seq))
-            if until is not None:
-                query = query.where(Event.seq <= until)
-            if limit:
-                query = query.limit(limit)
-            return [(kind, payload) for kind, payload in db.session.execute(query)]
+        return self.events.since(session_id, since, limit, until)
 
     def last_progress(self, session_id):
         """The payload of the run's newest `pipeline_progress` event, or None."""

@@ -1,6 +1,7 @@
 """Terminal progress bars for a headless run (`python run.py process URL`)."""
 import sys
 import threading
+import time
 
 from services import events
 from services.formatting import format_clock
@@ -46,4 +47,76 @@ class TerminalProgress:
             self._line(f"\nRun {event['status']} in {format_clock(event['duration'])}", end="\n")
             for output in event["outputs"]:
                 self._line(f"  {output['name']} ({output['size']} bytes)", end="\n")
+            self.done.set()
+
+
+class BatchTerminalProgress:
+    """A batch event listener that draws one bar per running entry and an overall bar."""
+
+    def __init__(self, batch_id, entries, stream=sys.stderr, width=24, every=2.0):
+        self.batch_id = batch_id
+        self.entries = {entry["position"]: entry for entry in entries}
+        self.stream = stream
+        self.width = width
+        self.every = every        # seconds between blocks when not on a terminal
+        self.drawn = 0            # lines of the last block (redrawn in place on a terminal)
+        self.last_block = 0.0
+        self.done = threading.Event()
+        self.state = None
+
+    def _bar(self, percent):
+        filled = int(self.width * min(max(percent or 0.0, 0.0), 100.0) / 100)
+        return "#" * filled + "-" * (self.width - filled)
+
+    def _block(self, summary):
+        lines = []
+        for position, entry in sorted(self.entries.items()):
+            if entry["state"] != "running":
+                continue
+            stage = f"stage {entry['stage']} {entry['stage_name'] or ''}" if entry["stage"] else ""
+            title = (entry.get("title") or entry["url"])[:40]
+            lines.append(f"  {position:>3}. {title:<40} [{self._bar(entry['progress'])}] "
+                         f"{entry['progress'] or 0.0:5.1f}%  {stage}"[:160])
+        counts = ", ".join(f"{count} {state}" for state, count in summary["counts"].items())
+        lines.append(f"overall [{self._bar(summary['progress'])}] {summary['progress']:5.1f}%  "
+                     f"elapsed {format_clock(summary['time_elapsed'])}  "
+                     f"left {format_clock(summary['estimated_remaining'])}  ({counts})"[:160])
+        return lines
+
+    def _draw(self, summary, force=False):
+        tty = self.stream.isatty()
+        now = time.monotonic()
+        if not tty and not force and now - self.last_block < self.every:
+            return
+        lines = self._block(summary)
+        if tty and self.drawn:
+            self.stream.write(f"\x1b[{self.drawn}F")
+        for line in lines:
+            self.stream.write(("\x1b[2K" if tty else "") + line + "\n")
+        if tty and self.drawn > len(lines):
+            self.stream.write("\x1b[J")
+        self.stream.flush()
+        self.drawn = len(lines) if tty else 0
+        self.last_block = now
+
+    def __call__(self, kind, event):
+        if event.get("batch_id") != self.batch_id:
+            return
+        if kind == events.BATCH_ENTRY:
+            before = self.entries.get(event["position"])
+            self.entries[event["position"]] = event
+            if before is None or before["state"] != event["state"]:
+                self.last_block = 0.0   # an entry started or ended: show it at once
+        elif kind == events.BATCH_PROGRESS and event["state"] == "running":
+            self._draw(event)
+        elif kind == events.BATCH_COMPLETION:
+            self.state = event["state"]
+            self._draw(dict(event, time_elapsed=event["duration"], estimated_remaining=0.0),
+                       force=True)
+            for position, entry in sorted(self.entries.items()):
+                self.stream.write(f"  {position:>3}. {entry['state']:<10} "
+                                  f"{(entry.get('title') or entry['url'])[:60]}"
+                                  f"{'  ' + entry['error'][:80] if entry.get('error') else ''}\n")
+            self.stream.write(f"Batch {self.state}\n")
+            self.stream.flush()
             self.done.set()

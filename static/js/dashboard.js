@@ -36,12 +36,30 @@ function formBody(data) {
   for (const input of form.querySelectorAll("[data-override]")) {
     if (input.value !== "") options[input.dataset.override] = input.value;
   }
-  return {
+  const body = {
     youtube_url: data.get("youtube_url"),
     selected_stages: data.getAll("selected_stages").map(Number),
     episode_directory: data.get("episode_directory") || null,
     preset: data.get("preset"),
     options,
+  };
+  // A batch: a playlist to expand, several URLs, item ranges.
+  if (data.get("source")) body.source = data.get("source");
+  if ((data.get("urls") || "").trim()) body.urls = data.get("urls");
+  if ((data.get("playlist_items") || "").trim()) body.playlist_items = data.get("playlist_items");
+  return body;
+}
+
+// A chosen URL list file goes up as the form itself (multipart); anything else as JSON.
+function request(data) {
+  const file = data.get("url_file");
+  if (file && file.name) {
+    return { method: "POST", headers: { Accept: "application/json" }, body: data };
+  }
+  return {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(formBody(data)),
   };
 }
 
@@ -65,11 +83,7 @@ form.addEventListener("submit", async (submit) => {
   let response;
   let answer;
   try {
-    response = await fetch(form.action, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(formBody(new FormData(form))),
-    });
+    response = await fetch(form.action, request(new FormData(form)));
     answer = await response.json();
   } catch (error) {
     errorNode.textContent = "The server could not be reached; try again.";
@@ -83,6 +97,10 @@ form.addEventListener("submit", async (submit) => {
     const field = name && form.elements.namedItem(name);
     if (field && field.closest) field.closest("details")?.setAttribute("open", "");
     if (field && typeof field.focus === "function") field.focus();
+    return;
+  }
+  if (answer.batch_id) {
+    window.location.assign(`/batches/${encodeURIComponent(answer.batch_id)}`);
     return;
   }
   const address = `/?session=${encodeURIComponent(answer.session_id)}`;

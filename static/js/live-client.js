@@ -1,18 +1,41 @@
-// Follows one run: Socket.IO with replay from the last seq seen, or HTTP polling while the
-// socket cannot connect. Every run event reaches `onEvent` once, in seq order: an event seen
-// twice is dropped, one that comes early waits for those before it, and a gap that lasts is
-// filled from the stored events (with runs on workers, live events and the replay can cross).
+// Follows one run (or one batch): Socket.IO with replay from the last seq seen, or HTTP polling
+// while the socket cannot connect. Every event reaches `onEvent` once, in seq order: an event
+// seen twice is dropped, one that comes early waits for those before it, and a gap that lasts
+// is filled from the stored events (with runs on workers, live events and the replay can cross).
 import { io } from "./vendor/socket.io-4.8.4.esm.min.js";
 
 export const RUN_EVENTS = [
   "pipeline_progress", "pipeline_update", "pipeline_transition",
   "pipeline_error", "pipeline_completion", "log_stream",
 ];
+// What is followed: a run's events, or a batch's (which have their own seq).
+export const RUN_CHANNEL = {
+  idKey: "session_id",
+  subscribe: "subscribe",
+  snapshot: "pipeline_snapshot",
+  events: RUN_EVENTS,
+  repeated: "pipeline_update", // repeats the pipeline_progress before it
+  completion: "pipeline_completion",
+  eventsPath: (id) => `/api/pipeline/events/${id}`,
+  statusPath: (id) => `/api/pipeline/status/${id}`,
+};
+export const BATCH_CHANNEL = {
+  idKey: "batch_id",
+  subscribe: "subscribe_batch",
+  snapshot: "batch_snapshot",
+  events: ["batch_progress", "batch_entry", "batch_completion"],
+  repeated: null,
+  completion: null, // a batch can run again (Retry failed): polling goes on
+  eventsPath: (id) => `/api/batches/${id}/events`,
+  statusPath: (id) => `/api/batches/${id}`,
+};
 const POLL_MS = 2000;
 const GAP_MS = 300;
 
 export class RunConnection {
-  constructor(sessionId, { onEvent, onSnapshot, onStatus, onCancelResult, onProblem }) {
+  constructor(sessionId, { onEvent, onSnapshot, onStatus, onCancelResult, onProblem },
+    channel = RUN_CHANNEL) {
+    this.channel = channel;
     this.sessionId = sessionId;
     this.lastSeq = 0;
     this.onEvent = onEvent;
@@ -43,7 +66,9 @@ export class RunConnection {
     this.socket.on("connect", () => {
       this.stopPolling();
       this.onStatus("Connected");
-      this.socket.emit("subscribe", { session_id: this.sessionId, last_seq: this.lastSeq });
+      this.socket.emit(this.channel.subscribe, {
+        [this.channel.idKey]: this.sessionId, last_seq: this.lastSeq,
+      });
     });
     this.socket.on("disconnect", (reason) => {
       if (!this.polling) this.onStatus("Reconnecting…");
@@ -54,27 +79,27 @@ export class RunConnection {
       if (!this.polling) this.onStatus("Reconnecting…");
     });
     this.socket.on("connect_error", () => this.startPolling());
-    this.socket.on("pipeline_snapshot", (snapshot) => this.snapshot(snapshot));
+    this.socket.on(this.channel.snapshot, (snapshot) => this.snapshot(snapshot));
     this.socket.on("cancel_result", (answer) => {
       if (answer.session_id === this.sessionId) this.onCancelResult(answer.status);
     });
     this.socket.on("request_error", (answer) => {
-      if (answer.session_id === this.sessionId) this.onProblem(answer.error.message);
+      if (answer[this.channel.idKey] === this.sessionId) this.onProblem(answer.error.message);
     });
-    for (const kind of RUN_EVENTS) {
+    for (const kind of this.channel.events) {
       this.socket.on(kind, (event) => this.accept(kind, event));
     }
   }
 
   // A snapshot older than the events already shown (possible after polling) is skipped.
   snapshot(snapshot) {
-    if (snapshot.session_id !== this.sessionId || snapshot.last_seq < this.lastSeq) return;
+    if (snapshot[this.channel.idKey] !== this.sessionId || snapshot.last_seq < this.lastSeq) return;
     this.hadSnapshot = true;
     this.onSnapshot(snapshot);
   }
 
   accept(kind, event) {
-    if (event.session_id !== this.sessionId || !Number.isInteger(event.seq)) return;
+    if (event[this.channel.idKey] !== this.sessionId || !Number.isInteger(event.seq)) return;
     if (event.seq <= this.lastSeq) return;
     if (event.seq > this.lastSeq + 1) {
       this.early.set(event.seq, [kind, event]);
@@ -93,8 +118,8 @@ export class RunConnection {
   deliver(kind, event) {
     // pipeline_update repeats the pipeline_progress before it: count it, show it once.
     this.lastSeq = event.seq;
-    if (kind === "pipeline_completion") this.finished = true;
-    if (kind !== "pipeline_update") this.onEvent(kind, event);
+    if (kind === this.channel.completion) this.finished = true;
+    if (kind !== this.channel.repeated) this.onEvent(kind, event);
   }
 
   // Events after a missing one wait; if the gap is still there after GAP_MS, the stored
@@ -108,7 +133,7 @@ export class RunConnection {
     this.gapTimer = null;
     if (this.early.size === 0) return;
     try {
-      const response = await fetch(`/api/pipeline/events/${this.path}?since=${this.lastSeq}`);
+      const response = await fetch(`${this.channel.eventsPath(this.path)}?since=${this.lastSeq}`);
       if (response.ok) {
         const body = await response.json();
         for (const item of body.events) this.accept(item.event, item.data);
@@ -142,12 +167,12 @@ export class RunConnection {
     const poll = async () => {
       try {
         if (!this.hadSnapshot) await this.fetchSnapshot();
-        const response = await fetch(`/api/pipeline/events/${this.path}?since=${this.lastSeq}`);
+        const response = await fetch(`${this.channel.eventsPath(this.path)}?since=${this.lastSeq}`);
         if (response.ok) {
           const body = await response.json();
           for (const item of body.events) this.accept(item.event, item.data);
         } else if (response.status === 404) {
-          this.onProblem("There is no run with this id.");
+          this.onProblem("There is no such run or batch.");
           this.finished = true;
         }
       } catch (error) {
@@ -159,7 +184,7 @@ export class RunConnection {
   }
 
   async fetchSnapshot() {
-    const response = await fetch(`/api/pipeline/status/${this.path}`);
+    const response = await fetch(this.channel.statusPath(this.path));
     if (response.ok) this.snapshot(await response.json());
   }
 
