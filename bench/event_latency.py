@@ -172,8 +172,8 @@ def ms(found):
 
 
 def rows(quick=False, phases=PHASES, children=None):
-    window = 10 if quick else 40
-    server = ServerProcess([(LONG, 20 if quick else 60)])
+    window = 10 if quick else 90
+    server = ServerProcess([(LONG, 20 if quick else 120)])
     # The clients' own garbage-collector pauses are not the server's latency.
     gc.collect()
     gc.freeze()
@@ -204,7 +204,7 @@ def rows(quick=False, phases=PHASES, children=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="10 s windows instead of 40 s")
+    parser.add_argument("--quick", action="store_true", help="10 s windows instead of 90 s")
     parser.add_argument("--phases", type=int, nargs="+", default=PHASES,
                         help="subscriber counts, one phase each")
     parser.add_argument("--children", help="experiment: once transcribing, give the server's "
