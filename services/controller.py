@@ -118,11 +118,15 @@ class PipelineController:
     def _emit(self, kind, payload):
         return self.recorder.emit(self.spec.session_id, kind, payload)
 
+    def _emit_pair(self, payload):
+        """`pipeline_progress` and its twin `pipeline_update`, with nothing between them."""
+        self.recorder.emit_together(self.spec.session_id,
+                                    [(events.PROGRESS, payload), (events.UPDATE, payload)])
+
     def _emit_progress(self):
         with self.lock:
             payload = self.tracker.payload()
-            self._emit(events.PROGRESS, payload)
-            self._emit(events.UPDATE, payload)
+            self._emit_pair(payload)
             self._dirty = False
             self._last_emit = time.monotonic()
 
@@ -307,8 +311,7 @@ class PipelineController:
             self.tracker.complete("awaiting_selection", message)
             payload = self.tracker.payload()
             payload["review_url"] = f"/runs/{session_id}/segments"
-            self._emit(events.PROGRESS, payload)
-            self._emit(events.UPDATE, payload)
+            self._emit_pair(payload)
         self.store.update_run(session_id, state="awaiting_selection", waiting=True,
                               progress=self.tracker.overall)
         log.info("%s; the run waits at %s", message, payload["review_url"])
@@ -325,8 +328,7 @@ class PipelineController:
             self.tracker.complete(status, messages[status])
             payload = self.tracker.payload()
             payload["error"] = error
-            self._emit(events.PROGRESS, payload)
-            self._emit(events.UPDATE, payload)
+            self._emit_pair(payload)
         self.store.update_run(session_id, state=status, finished=True, error=error,
                               progress=self.tracker.overall)
         log.info("%s", messages[status])

@@ -67,11 +67,17 @@ class EventRecorder:
     def emit(self, session_id, kind, payload):
         """Number, store and broadcast one event (after the run's queued log lines); returns
         the event as sent."""
+        return self.emit_together(session_id, [(kind, payload)])[-1]
+
+    def emit_together(self, session_id, items):
+        """Number, store (one transaction) and broadcast (kind, payload) items back to back,
+        after the run's queued log lines: no other event of the run comes between them (a
+        `pipeline_progress` and its `pipeline_update`). Returns the events as sent."""
         with self.locked(session_id):
             lines = self._take_lines(session_id)
             try:
                 return self._record(session_id, [(LOG, line) for line in lines]
-                                    + [(kind, payload)])[-1]
+                                    + list(items))[len(lines):]
             except Exception:
                 self._put_back(session_id, lines)
                 raise

@@ -1,5 +1,6 @@
 """EventRecorder numbering: gapless, unique and in listener order even under concurrent emitters."""
 import threading
+import time
 
 from services.events import EventRecorder
 
@@ -103,3 +104,40 @@ def test_forget_records_the_queued_lines():
     recorder.emit_log("a", {"message": "last words"})
     recorder.forget("a")
     assert [(seq, kind) for _sid, seq, kind in store.events] == [(1, "log_stream")]
+
+
+def test_progress_and_its_update_come_together_while_log_lines_flood():
+    """The log writer thread records lines whenever it can take the run's lock: none of them
+    may fall between a pipeline_progress and its pipeline_update."""
+    store = MemoryStore()
+    heard = []
+    recorder = EventRecorder(store, [lambda kind, event: heard.append(kind)])
+    stop = threading.Event()
+
+    def flood():
+        number = 0
+        while not stop.is_set():
+            recorder.emit_log("run", {"level": "INFO", "message": "line", "logger": "pipeline"})
+            number += 1
+            if number % 20 == 0:
+                time.sleep(0.0002)   # as a stage logs: in bursts
+
+    flooder = threading.Thread(target=flood)
+    flooder.start()
+    try:
+        for number in range(300):
+            sent = recorder.emit_together("run", [("pipeline_progress", {"n": number}),
+                                                  ("pipeline_update", {"n": number})])
+            assert [event["n"] for event in sent] == [number, number]
+            assert sent[1]["seq"] == sent[0]["seq"] + 1
+            time.sleep(0.0005)
+    finally:
+        stop.set()
+        flooder.join(10)
+    recorder.forget("run")
+    assert heard.count("pipeline_progress") == heard.count("pipeline_update") == 300
+    assert "log_stream" in heard
+    for index, kind in enumerate(heard):
+        if kind == "pipeline_progress":
+            assert heard[index + 1] == "pipeline_update", heard[index - 2:index + 3]
+    assert [seq for _s, seq, _k in store.events] == list(range(1, len(store.events) + 1))
