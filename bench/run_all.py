@@ -1,6 +1,6 @@
 """Run every benchmark in turn, then print one table of the figures with their goals.
 
-The first four print their own tables as they go; the others give rows to the closing table.
+The first five print their own tables as they go; the others give rows to the closing table.
 `--quick` runs the short version of each (fewer cancels, shorter windows, fewer runs).
 """
 import argparse
@@ -16,7 +16,7 @@ sys.path.insert(0, str(HERE))
 
 from harness import machine, print_rows  # noqa: E402
 
-OWN_TABLES = ("cancel_latency.py", "eta_error.py", "wer.py", "chapters.py")
+OWN_TABLES = ("cancel_latency.py", "eta_error.py", "wer.py", "chapters.py", "production.py")
 # name -> rows(module, quick)
 SUMMARISED = {
     "event_latency": lambda m, quick: m.rows(quick),
