@@ -3,6 +3,7 @@ import re
 from dataclasses import dataclass
 
 from services.estimation import Estimator
+from services.run_states import ACTIVE_STATES
 from services.validation import ValidationError, validate_url
 
 MAX_RANGE_TEXT = 200
@@ -11,7 +12,6 @@ MAX_LIST_LINES = 5_000
 MAX_NAMED_LINES = 20       # bad lines named one by one in an error; the rest are counted
 _RANGE_PART = re.compile(r"([0-9]{1,6})(?:\s*-\s*([0-9]{1,6}))?", re.ASCII)
 
-ACTIVE_RUN_STATES = ("queued", "running", "awaiting_selection")
 FINAL_BATCH_STATES = ("completed", "completed_with_errors", "cancelled")
 
 
@@ -126,7 +126,7 @@ def select(entries, positions, limit):
 def batch_state(run_states):
     """A batch's state from its runs' states: running while any is live; then completed,
     cancelled (any cancelled) or completed_with_errors (any failed or interrupted)."""
-    if not run_states or any(state in ACTIVE_RUN_STATES for state in run_states):
+    if not run_states or any(state in ACTIVE_STATES for state in run_states):
         return "running"
     if all(state == "completed" for state in run_states):
         return "completed"
@@ -162,7 +162,7 @@ def overall(entries, concurrency=1):
                for entry in entries)
     left, longest = 0.0, 0.0
     for entry in entries:
-        if entry["state"] not in ACTIVE_RUN_STATES:
+        if entry["state"] not in ACTIVE_STATES:
             continue
         remaining = entry.get("estimated_remaining")
         if remaining is None:

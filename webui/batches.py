@@ -14,7 +14,7 @@ from services.stages import get_stage
 from services.validation import (MAX_URL_LENGTH, ValidationError, default_episode_name,
                                  episode_directory, validate_url)
 from webui.batch_store import SqlBatchStore
-from webui.models import RESUMABLE_STATES, iso
+from webui.models import ACTIVE_STATES, RESUMABLE_STATES, iso
 from webui.pipeline import ResumeRefused
 
 log = logging.getLogger("pipeline")
@@ -149,7 +149,7 @@ class Batches:
         progress = 100.0 if entry["state"] == "completed" else (
             live["progress"] if live else round(entry["progress"] or 0.0, 2))
         remaining = live["estimated_remaining"] if live else (
-            0.0 if entry["state"] not in ("queued", "running", "awaiting_selection") else None)
+            0.0 if entry["state"] not in ACTIVE_STATES else None)
         return {
             "position": entry["position"], "url": entry["url"],
             "title": entry["title"] or (live or {}).get("title"),
@@ -297,7 +297,7 @@ class Batches:
         if batch is None:
             return None
         live = [entry for entry in batch["entries"]
-                if entry["state"] in ("queued", "running", "awaiting_selection")]
+                if entry["state"] in ACTIVE_STATES]
         # Queued runs first, last first: a running run that ends must not start the next one.
         live.sort(key=lambda entry: (entry["state"] == "running", -entry["position"]))
         for entry in live:

@@ -4,16 +4,11 @@ from datetime import datetime, timezone
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
+from services.run_states import (  # noqa: F401 - the run states, kept beside the tables
+    ACTIVE_STATES, DONE_STAGE_STATES, FINISHED_STATES, LIVE_STATES, RESUMABLE_STATES, RUN_STATES)
 from webui.extensions import db
 
 SESSION_ID_LENGTH = 32   # Run.session_id's column: a longer id names no run
-RUN_STATES = ("queued", "running", "awaiting_selection", "completed", "failed", "cancelled",
-              "interrupted")
-ACTIVE_STATES = ("queued", "running", "awaiting_selection")
-FINISHED_STATES = ("completed", "failed", "cancelled", "interrupted")
-RESUMABLE_STATES = ("interrupted", "failed", "cancelled")
-LIVE_STATES = ("running",)   # a run awaiting a selection survives a restart as it is
-DONE_STAGE_STATES = ("completed", "reused")
 
 
 def utcnow():
