@@ -124,13 +124,14 @@ class Batches:
             return None
         title, source, entries = found
         requests = [self._entry_request(data, entry.url) for entry in entries]
-        specs = [self.pipeline.validate(request)[0] for request in requests]
-        keys = [get_stage(number).key for number in specs[0].stages]
+        validated = [self.pipeline.validate(request) for request in requests]
+        first = validated[0][0]   # every entry has the batch's stages and preset
+        keys = [get_stage(number).key for number in first.stages]
         weights = entry_weights([entry.duration for entry in entries],
-                                self.pipeline.estimator_for(specs[0]), keys)
+                                self.pipeline.estimator_for(first), keys)
         batch_id = uuid.uuid4().hex
-        started = self.pipeline.start_many(requests)
-        self.store.create(batch_id, kind, source, title, specs[0].stages, specs[0].preset,
+        started = self.pipeline.start_many(validated)
+        self.store.create(batch_id, kind, source, title, first.stages, first.preset,
                           [(position, entry.url, entry.title, entry.duration, weight, run[1])
                            for position, (entry, weight, run)
                            in enumerate(zip(entries, weights, started), start=1)])

@@ -72,11 +72,12 @@ class Pipeline:
 
         self.logs.route(spec.session_id, self.recorder)
         return PipelineController(spec, self.settings, self.recorder, self.store,
-                                  self._estimator(spec), on_finished=finished)
+                                  self.estimator_for(spec), on_finished=finished)
 
-    def _estimator(self, spec):
+    def estimator_for(self, spec):
         """An estimator fed by earlier runs with the same preset and stage parameters (from the
-        run's effective settings: its model, beam size, clip settings …)."""
+        run's effective settings: its model, beam size, clip settings …); a run of `spec` uses
+        it, and batches weigh their entries with it."""
         ctx = StageContext(spec.session_id, spec.url, spec.episode_dir, spec.options,
                            spec.settings or self.settings, cancel=None, reporter=None)
         signatures = {}
@@ -84,10 +85,6 @@ class Pipeline:
             stage = get_stage(number)
             signatures[stage.key] = timing_signature(stage.parameters_for(ctx))
         return Estimator(self.store.stage_history(spec.preset, signatures))
-
-    def estimator_for(self, spec):
-        """The time estimator a run of `spec` would use (batches weigh their entries with it)."""
-        return self._estimator(spec)
 
     def settings_of(self, run):
         """The effective settings of a stored run: the configuration with its preset fields."""
@@ -171,7 +168,10 @@ class Pipeline:
 
         While a run of the same URL and stages is running or queued, its id is returned instead.
         """
-        spec, name, effective = self.validate(data)
+        return self._start_validated(*self.validate(data))
+
+    def _start_validated(self, spec, name, effective):
+        """Start (or queue) a run validated by `validate`, as `start` does."""
         with self._start_lock:  # the duplicate check and the start are one step
             active = self.manager.find_active(spec.url, spec.stages)
             if active is not None:
@@ -180,15 +180,16 @@ class Pipeline:
             self.store.create_run(spec, name, effective)
             return self.manager.submit(spec), spec.session_id, False
 
-    def start_many(self, requests):
-        """Start (or queue) the runs of several requests in order, all or none: a list of
-        (status, session_id, duplicate); QueueFull when they would not all fit in the queue."""
+    def start_many(self, validated):
+        """Start (or queue) several runs, each (spec, episode name, effective fields) as
+        `validate` gives them, in order, all or none: a list of (status, session_id,
+        duplicate); QueueFull when they would not all fit in the queue."""
         with self._start_lock:   # queued together, in order, with nothing between them
-            self._check_queue_room(len(requests))
+            self._check_queue_room(len(validated))
             started = []
             try:
-                for data in requests:
-                    started.append(self.start(data))
+                for run in validated:
+                    started.append(self._start_validated(*run))
             except Exception:
                 for _status, session_id, duplicate in started:   # no half batch is left
                     if not duplicate:
