@@ -5,6 +5,7 @@ from flask import (Blueprint, abort, current_app, jsonify, redirect, render_temp
 
 from routes.errors import api_error
 from routes.pipeline import events_answer
+from routes.runs import page_number
 from services.batches import FINAL_BATCH_STATES
 from webui.models import BATCH_ID_LENGTH, iso
 
@@ -13,12 +14,6 @@ bp = Blueprint("batches", __name__)
 
 def _batches():
     return current_app.extensions["batches"]
-
-
-def _page_number():
-    text = request.args.get("page", "1")
-    # isascii(): str.isdigit() also takes "²", which int() refuses
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 7 else 1
 
 
 def _snapshot_or_none(batch_id):
@@ -35,7 +30,7 @@ def index():
     """The batches, newest first (JSON with ?format=json or an Accept of application/json)."""
     if request.args.get("format") == "json" or request.accept_mimetypes.best == "application/json":
         return api_index()
-    rows, page, pages, total = _batches().store.page(_page_number())
+    rows, page, pages, total = _batches().store.page(page_number())
     return render_template("batches/index.html", batches=rows, page=page, pages=pages,
                            total=total)
 
@@ -43,7 +38,7 @@ def index():
 @bp.get("/api/batches")
 def api_index():
     """The batches as JSON, newest first."""
-    rows, page, pages, total = _batches().store.page(_page_number())
+    rows, page, pages, total = _batches().store.page(page_number())
     return jsonify({"batches": [dict(row, created_at=iso(row["created_at"])) for row in rows],
                     "page": page, "pages": pages, "total": total})
 

@@ -88,12 +88,17 @@ def _chart(rows):
     return {"bars": bars, "width": CHART_WIDTH, "height": max(len(rows), 1) * CHART_ROW}
 
 
+def page_number():
+    """The list page asked for by `?page=` (ASCII digits, 1 or more), else 1."""
+    page = request.args.get("page", "1")
+    # isascii(): str.isdigit() also takes "²", which int() refuses
+    return int(page) if page.isascii() and page.isdigit() and len(page) < 7 and int(page) > 0 else 1
+
+
 @bp.get("/runs")
 def index():
     """The run history, newest first, PAGE_SIZE runs a page."""
-    page = request.args.get("page", "1")
-    # isascii(): str.isdigit() also takes "²", which int() refuses
-    page = int(page) if page.isascii() and page.isdigit() and len(page) < 7 and int(page) > 0 else 1
+    page = page_number()
     total = db.session.scalar(db.select(db.func.count(Run.id)))
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(page, pages)
