@@ -194,44 +194,35 @@ def print_rows(title, rows):
         print("| " + " | ".join(str(cell) for cell in row) + " |")
 
 
-class Listener:
-    """A python-socketio client that keeps every event it receives, in arrival order, as
-    (kind, data, time.monotonic()); cheap per event (a browser-like reader: one message at a
-    time), so tens of thousands of events do not slow the reading down."""
+class Listener(RecordingClient):
+    """The tests' recording client, also noting when each `pong` came, the run's completion,
+    the snapshot of the latest subscribe, and a disconnect it did not ask for."""
 
     def __init__(self, url):
-        import socketio
-
-        from tests.conftest import _handle_messages_in_order
-
-        self.url = url
-        self.sio = socketio.Client(reconnection=False)
-        _handle_messages_in_order(self.sio)
-        self.received = []
         self.pongs = {}
         self.completed = threading.Event()
         self.snapshot = threading.Event()
         self.dropped = False
         self._closing = False
-
-        @self.sio.on("*")
-        def any_event(kind, data=None):
-            at = time.monotonic()
-            self.received.append((kind, data, at))
-            if kind == "pong" and isinstance(data, dict):
-                self.pongs[data.get("t")] = at
-            elif kind == "pipeline_completion":
-                self.completed.set()
-            elif kind == "pipeline_snapshot":
-                self.snapshot.set()
+        super().__init__(url)
 
         @self.sio.event
         def disconnect(*_args):
             if not self._closing:
                 self.dropped = True
 
-    def connect(self):
-        self.sio.connect(self.url, transports=["websocket"], wait_timeout=30)
+    def _record(self, kind, data):
+        super()._record(kind, data)
+        if kind == "pong" and isinstance(data, dict):
+            self.pongs[data.get("t")] = time.monotonic()
+        elif kind == "pipeline_completion":
+            self.completed.set()
+        elif kind == "pipeline_snapshot":
+            self.snapshot.set()
+
+    def connect(self, transports=("websocket",)):
+        # A longer wait than the tests': the benchmarks connect while the machine is busy.
+        self.sio.connect(self.url, transports=list(transports), wait_timeout=30)
         return self
 
     def subscribe(self, session_id, last_seq=0):
@@ -247,13 +238,6 @@ class Listener:
             time.sleep(0.0005)
         return self.pongs[tag] - sent if tag in self.pongs else None
 
-    def run_events(self):
-        """(kind, data) of the received run events (those with a seq), in arrival order."""
-        return [(k, d) for k, d, _ in list(self.received) if isinstance(d, dict) and "seq" in d]
-
     def close(self):
         self._closing = True
-        if self.sio.connected:
-            closer = threading.Thread(target=self.sio.disconnect, daemon=True)
-            closer.start()
-            closer.join(0.5)
+        self.disconnect()
