@@ -38,7 +38,7 @@ def _parse(argv):
 
 def _make_app(args, role="web"):
     from webui import create_app
-    from webui.config import ConfigError
+    from services.config.loading import ConfigError
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     try:
@@ -49,10 +49,10 @@ def _make_app(args, role="web"):
 
 def process(args):
     """Run the selected stages on a URL with terminal progress bars; exit 0 when completed."""
-    from services.validation import ValidationError
-    from webui.terminal import TerminalProgress
+    from services.input_checks import ValidationError
+    from orchestration.terminal import TerminalProgress
 
-    from webui.batches import batch_kind
+    from orchestration.batches import batch_kind
 
     app = _make_app(args, role="local")
     pipeline = app.extensions["pipeline"]
@@ -94,7 +94,7 @@ def process(args):
 def _process_batch(app, batch_id):
     """Follow a batch in the terminal: a bar per running entry and an overall bar; exit 0 when
     every entry completed."""
-    from webui.terminal import BatchTerminalProgress
+    from orchestration.terminal import BatchTerminalProgress
 
     from services.batches import FINAL_BATCH_STATES
 
@@ -124,7 +124,7 @@ def _beside_workers(settings, session_id):
     if settings["runner"] != "rq":
         yield False
         return
-    from services.run_board import Heartbeat, RunBoard, connect, worker_name
+    from services.engine.run_board import Heartbeat, RunBoard, connect, worker_name
 
     with Heartbeat(RunBoard(connect(settings["redis_url"])), session_id, worker_name()):
         yield True
@@ -153,8 +153,8 @@ def doctor(args):
     """Print the doctor's report; exit 1 when something fails."""
     import json
 
-    from services.doctor import Check, FAIL, format_report, run_checks, summarize
-    from webui.config import ConfigError, load_settings
+    from services.doctor.checks import Check, FAIL, format_report, run_checks, summarize
+    from services.config.loading import ConfigError, load_settings
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     try:
@@ -162,7 +162,7 @@ def doctor(args):
     except ConfigError as exc:
         checks = [Check("Configuration", FAIL, str(exc), "Fix the setting in config.yaml.")]
     else:
-        from webui.extensions import db
+        from storage.database import db
 
         app = _make_app(args)
         with app.app_context():
@@ -177,9 +177,9 @@ def doctor(args):
 
 def serve(args):
     """Serve the dashboard: one server per data folder, which alone recovers runs."""
-    from services.data_lock import FolderBusy
+    from services.hosting.data_lock import FolderBusy
     from webui.access import check_bind
-    from webui.config import ConfigError, load_settings
+    from services.config.loading import ConfigError, load_settings
     from webui.serving import serve_forever, serving_app
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
@@ -198,8 +198,8 @@ def serve(args):
 
 def worker(args):
     """Execute runs taken from Redis until stopped (needs runner: rq and redis_url)."""
-    from webui.config import ConfigError, load_settings
-    from webui.rq_worker import work
+    from services.config.loading import ConfigError, load_settings
+    from orchestration.rq_worker import work
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     try:

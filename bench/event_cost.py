@@ -78,7 +78,7 @@ def timed_each(function, count, pause=0.0):
 
 def measure(bench, session_id, conn, count, seq_base):
     """{part: seconds per call or delivery delays} for one condition."""
-    from services import events
+    from services.engine import events
     from webui.sockets import room_for
 
     pipeline = bench.app.extensions["pipeline"]

@@ -33,7 +33,7 @@ class Bench:
     """The real app on a free loopback port, a throttling media server, and helpers to run."""
 
     def __init__(self):
-        from services import heap
+        from services.hosting import heap
         from webui import create_app
 
         self.tmp = Path(tempfile.mkdtemp(prefix="pipeline-bench-"))

@@ -152,7 +152,7 @@ def type_counts():
 def traced(first, last, top=12):
     """Run in this process with tracemalloc; print what grew between `first` and `last` runs.
     Returns (traced growth, RSS growth, bytes malloc_trim gave back) per 100 runs as rows."""
-    from webui.extensions import db
+    from storage.database import db
 
     bench = Bench()
     tracemalloc.start(25)

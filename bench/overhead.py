@@ -45,7 +45,7 @@ def timed(command):
 
 def raw_tools(server, folder):
     """(download, extraction, transcription) seconds by hand."""
-    from services.media import ffmpeg_path
+    from services.media.ffmpeg import ffmpeg_path
 
     source = folder / "source.m4a"
     download = timed([sys.executable, "-c", DOWNLOAD, server.media_url(MEDIA), str(source)])

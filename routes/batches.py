@@ -7,7 +7,7 @@ from routes.errors import api_error
 from routes.pipeline import events_answer
 from routes.runs import page_number
 from services.batches import FINAL_BATCH_STATES
-from webui.models import BATCH_ID_LENGTH, iso
+from storage.models import BATCH_ID_LENGTH, iso
 
 bp = Blueprint("batches", __name__)
 

@@ -4,9 +4,9 @@ from flask import Blueprint, render_template, request
 from routes.doctor import failing_components
 from services import presets
 from services.stages import STAGES
-from webui import preset_store
-from webui.extensions import db
-from webui.models import ACTIVE_STATES, SESSION_ID_LENGTH, Run
+from storage import presets as preset_store
+from storage.database import db
+from storage.models import ACTIVE_STATES, SESSION_ID_LENGTH, Run
 
 bp = Blueprint("dashboard", __name__)
 RECENT_RUNS = 10

@@ -4,8 +4,8 @@ import time
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from services.doctor import FAIL, run_checks, summarize
-from webui.extensions import db
+from services.doctor.checks import FAIL, run_checks, summarize
+from storage.database import db
 
 bp = Blueprint("doctor", __name__)
 BANNER_MAX_AGE = 300  # seconds a quick report is reused for the dashboard's banner

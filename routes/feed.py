@@ -22,10 +22,10 @@ from flask import Blueprint, current_app, url_for
 from routes.errors import api_error
 from routes.insights import read_json_object
 from routes.runs import run_or_none, unknown_run
-from services.media import MediaError, probe
+from services.media.ffmpeg import MediaError, probe
 from webui.access import configured_token, request_authorized
-from webui.extensions import db
-from webui.models import Run, utcnow
+from storage.database import db
+from storage.models import Run, utcnow
 
 log = logging.getLogger(__name__)
 bp = Blueprint("feed", __name__)

@@ -2,10 +2,10 @@
 from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 
 from routes.errors import api_error
-from services.validation import ValidationError
-from webui.batches import batch_kind
-from webui.models import SESSION_ID_LENGTH
-from webui.pipeline import QueueFull, ResumeRefused
+from services.input_checks import ValidationError
+from orchestration.batches import batch_kind
+from storage.models import SESSION_ID_LENGTH
+from orchestration.pipeline import QueueFull, ResumeRefused
 
 bp = Blueprint("pipeline", __name__)
 OVERRIDE_PREFIX = "opt_"   # form fields that override one preset field for one run

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from routes.errors import api_error
 from services import presets
 from services.stages import STAGES
-from webui import preset_store
+from storage import presets as preset_store
 
 bp = Blueprint("presets", __name__)
 PRESET_ID = "<int(max=2147483647):preset_id>"

@@ -10,12 +10,12 @@ from routes.errors import api_error
 from routes.insights import insights_json, load_insights, render_markdown
 from routes.transcript_data import has_transcript, load_transcript
 from services import presets
-from services.checkpoints import list_outputs
+from services.engine.checkpoints import list_outputs
 from services.formatting import format_clock, human_bytes
 from services.stages import STAGES, get_stage
-from webui.extensions import db
-from webui.review import has_selection
-from webui.models import (ACTIVE_STATES, FINISHED_STATES, RESUMABLE_STATES, SESSION_ID_LENGTH, Run,
+from storage.database import db
+from orchestration.review import has_selection
+from storage.models import (ACTIVE_STATES, FINISHED_STATES, RESUMABLE_STATES, SESSION_ID_LENGTH, Run,
                           utcnow)
 
 bp = Blueprint("runs", __name__)

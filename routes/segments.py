@@ -6,10 +6,10 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 
 from routes.errors import api_error
 from routes.runs import run_or_none, unknown_run
-from services.peaks import PeaksError, cached_peaks
-from services.selection import MAX_SEGMENTS
-from webui.models import SESSION_ID_LENGTH
-from webui.pipeline import SelectionError
+from services.media.peaks import PeaksError, cached_peaks
+from services.text.selection import MAX_SEGMENTS
+from storage.models import SESSION_ID_LENGTH
+from orchestration.pipeline import SelectionError
 
 bp = Blueprint("segments", __name__)
 LARGEST_SECONDS = 1e7     # about 115 days: anything larger is not a time in a recording

@@ -2,9 +2,9 @@
 import re
 from dataclasses import dataclass
 
-from services.estimation import Estimator
-from services.run_states import ACTIVE_STATES
-from services.validation import ValidationError, validate_url
+from services.engine.estimation import Estimator
+from services.engine.run_states import ACTIVE_STATES
+from services.input_checks import ValidationError, validate_url
 
 MAX_RANGE_TEXT = 200
 MAX_RANGE_NUMBER = 99_999

@@ -172,7 +172,7 @@ def _clean_one(field, value, asset_exists):
 
 def parse_stage_list(value):
     """Stage numbers 1-7 from a list or '1,2' text: (sorted list, error or None)."""
-    from services.validation import ValidationError, parse_stages
+    from services.input_checks import ValidationError, parse_stages
 
     try:
         return parse_stages(value), None

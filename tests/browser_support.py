@@ -47,8 +47,8 @@ def finish_runs(live_server, timeout=30):
     """Cancel whatever still runs and wait until the pipeline is idle."""
     pipeline = live_server.app.extensions["pipeline"]
     with live_server.app.app_context():
-        from webui.extensions import db
-        from webui.models import ACTIVE_STATES, Run
+        from storage.database import db
+        from storage.models import ACTIVE_STATES, Run
 
         active = db.session.scalars(db.select(Run.session_id).where(
             Run.state.in_(ACTIVE_STATES))).all()

@@ -21,7 +21,7 @@ LONG_REPEATS = 6          # 6 × 23 s of speech: transcription takes well over t
 
 def ffmpeg():
     """The ffmpeg the product uses."""
-    from services.media import ffmpeg_path
+    from services.media.ffmpeg import ffmpeg_path
 
     return ffmpeg_path()
 

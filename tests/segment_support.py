@@ -59,8 +59,8 @@ def make_run(app, state="awaiting_selection", audio=True, episode=None, rate=RAT
 
     `episode` is (duration, sentences, proposal); by default two minutes, 12 sentences, 2 segments.
     """
-    from webui.extensions import db
-    from webui.models import Run, StageRun, utcnow
+    from storage.database import db
+    from storage.models import Run, StageRun, utcnow
 
     duration, sentences, proposal = episode or (DURATION, SENTENCES, PROPOSED)
     session_id = uuid.uuid4().hex

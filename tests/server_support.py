@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from webui.models import FINISHED_STATES as ENDED
+from storage.models import FINISHED_STATES as ENDED
 
 ROOT = Path(__file__).resolve().parent.parent
 

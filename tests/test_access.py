@@ -8,7 +8,7 @@ import socketio
 
 from tests.server_support import csrf_token
 from webui.access import check_bind, is_loopback
-from webui.config import ConfigError
+from services.config.loading import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 

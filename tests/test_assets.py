@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 
 from services import assets
-from services.media import ffmpeg_path
+from services.media.ffmpeg import ffmpeg_path
 from tests.conftest import FIXTURES
 from tests.server_support import csrf_token
 

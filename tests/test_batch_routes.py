@@ -219,8 +219,8 @@ def test_a_form_post_of_several_urls_leads_to_the_batch_page(client, site):
 
 
 def test_a_batch_that_does_not_fit_in_the_queue_is_refused_whole(client, app, monkeypatch):
-    from webui.extensions import db
-    from webui.models import Run
+    from storage.database import db
+    from storage.models import Run
 
     monkeypatch.setitem(app.extensions["pipeline"].settings["limits"], "max_queued_runs", 1)
     with app.app_context():

@@ -1,12 +1,12 @@
-"""Batch input and arithmetic (services/batches.py, services/playlist.py): item ranges, URL
+"""Batch input and arithmetic (services/batches.py, services/download/playlist.py): item ranges, URL
 lists, entry selection, a batch's state from its runs, weighted progress and time left."""
 import pytest
 
 from services.batches import (Entry, batch_state, entry_weights, overall, parse_ranges,
                               parse_url_list, ranges_text, select)
-from services.estimation import Estimator
-from services.playlist import looks_like_playlist
-from services.validation import ValidationError
+from services.engine.estimation import Estimator
+from services.download.playlist import looks_like_playlist
+from services.input_checks import ValidationError
 
 
 @pytest.mark.parametrize("text, positions", [

@@ -26,8 +26,8 @@ def summarized_run(live_server, media_server):
                            stages=(1, 2, 3, 4, 5))
     assert wait_state(live_server, session_id, timeout=240)["state"] == "completed"
     with live_server.app.app_context():
-        from webui.extensions import db
-        from webui.models import Run
+        from storage.database import db
+        from storage.models import Run
 
         episode_dir = db.session.scalar(db.select(Run.episode_dir)
                                         .where(Run.session_id == session_id))

@@ -350,10 +350,10 @@ def test_a_review_run_makes_the_clips_chosen_on_the_page(page, app, live_server,
 
     import requests
 
-    from services.media import probe
+    from services.media.ffmpeg import probe
     from tests.server_support import run_status
-    from webui.extensions import db
-    from webui.models import Run
+    from storage.database import db
+    from storage.models import Run
 
     body = {"youtube_url": f"{media_server}/topics.m4a?segments-{uuid.uuid4().hex[:8]}",
             "preset": "Clips with review"}

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from services.subtitles import estimated_words, parse_vtt
-from services.ytdlp_options import creator_subtitle_language
+from services.media.subtitles import estimated_words, parse_vtt
+from services.download.options import creator_subtitle_language
 from tests.conftest import FIXTURES, SPEECH_WORDS
 from tests.server_support import wait_state
 from tests.media_support import MediaServer
@@ -312,8 +312,8 @@ def test_a_subtitle_track_that_fails_to_download_is_only_a_warning(live_server, 
 
 
 def test_subtitles_in_another_format_are_converted_to_webvtt(tmp_path):
-    from services.cancel import CancelToken
-    from services.media import ffmpeg_path
+    from services.engine.cancel import CancelToken
+    from services.media.ffmpeg import ffmpeg_path
     from services.workers import run_worker
     from services.workers.download import DOWNLOAD_SETTINGS_ENV
 
@@ -361,8 +361,8 @@ class QuietReporter:
 
 
 def stage_context(folder, whisper, options=None):
-    from services.cancel import CancelToken
-    from services.context import StageContext
+    from services.engine.cancel import CancelToken
+    from services.engine.context import StageContext
 
     return StageContext("s", "http://127.0.0.1/x", folder, options or {}, {"whisper": whisper},
                         CancelToken(), QuietReporter())

@@ -18,10 +18,10 @@ from yt_dlp.extractor.common import InfoExtractor
 from yt_dlp.extractor.youtube import YoutubeIE
 from yt_dlp.utils import DownloadError, clean_html, remove_end
 
-from services.download_errors import explain, human_wait, retry_after_seconds
-from services.ytdlp_options import ytdlp_options
+from services.download.errors import explain, human_wait, retry_after_seconds
+from services.download.options import ytdlp_options
 from tests.server_support import loopback_http
-from webui.config import load_settings
+from services.config.loading import load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -2,7 +2,7 @@
 import threading
 import time
 
-from services.events import EventRecorder
+from services.engine.events import EventRecorder
 
 
 class MemoryStore:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from services.media import probe
+from services.media.ffmpeg import probe
 from tests.server_support import wait_state
 from tests.media_support import ffmpeg
 
@@ -49,8 +49,8 @@ def make_mp3(path, seconds=2):
 
 def add_run(app, folder_name, state="completed", title="A run", age_seconds=0):
     """A run stored directly (no stage rows), finished `age_seconds` ago; returns its id."""
-    from webui.extensions import db
-    from webui.models import Run, utcnow
+    from storage.database import db
+    from storage.models import Run, utcnow
 
     session_id = uuid.uuid4().hex
     with app.app_context():

@@ -7,7 +7,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import pytest
 import socketio
 
-from webui.config import ConfigError, load_settings
+from services.config.loading import ConfigError, load_settings
 
 SUPERSCRIPT_TWO = "\u00b2"   # "²": str.isdigit() is true, int() refuses it
 

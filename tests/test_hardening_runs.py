@@ -15,14 +15,14 @@ from pathlib import Path
 import requests
 from sqlalchemy import insert
 
-from services.checkpoints import Checkpoints
-from services.controller import PipelineController, RunSpec
-from services.events import EventRecorder
-from services.manager import RunManager
+from services.engine.checkpoints import Checkpoints
+from services.engine.controller import PipelineController, RunSpec
+from services.engine.events import EventRecorder
+from services.engine.thread_runner import RunManager
 from tests.conftest import FIXTURES, RecordingClient, cancel_during
 from tests.media_support import media_url
-from webui.extensions import db
-from webui.models import Event
+from storage.database import db
+from storage.models import Event
 from tests.server_support import loopback_http, start_server, wait_state
 
 

@@ -55,7 +55,7 @@ def test_link_local_and_metadata_addresses_are_not_media(client, url):
 
 
 def test_private_networks_only_when_asked(client, live_server, monkeypatch):
-    from services.validation import check_resolved
+    from services.input_checks import check_resolved
 
     url = {"youtube_url": "http://192.168.0.10/a.mp4", "selected_stages": [1]}
     allowed = client.post("/pipeline/execute", json=dict(url, episode_directory="private-ok"))

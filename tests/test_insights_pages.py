@@ -141,8 +141,8 @@ def test_summary_md_that_is_not_utf8_still_renders(client, summarized_run, resto
 
 
 def test_a_run_without_insight_files_has_no_card_and_empty_api(app, client):
-    from webui.extensions import db
-    from webui.models import Run
+    from storage.database import db
+    from storage.models import Run
 
     session_id = uuid.uuid4().hex
     with app.app_context():

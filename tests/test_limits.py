@@ -22,7 +22,7 @@ def test_media_longer_than_the_limit_is_refused(live_server, speech_url, client,
 
 
 def test_limit_check_names_the_setting():
-    from services.limits import limit_error
+    from services.download.limits import limit_error
 
     assert limit_error(None, None, 10, 1) is None
     assert limit_error(9.5, 1024, 10, 1) is None

@@ -148,7 +148,7 @@ def test_transcript_says_what_the_fixture_says(watched_run):
 
 
 def test_stage_1_outputs(watched_run):
-    from services.media import probe
+    from services.media.ffmpeg import probe
 
     folder = watched_run["folder"]
     metadata = json.loads((folder / "metadata.json").read_text())

@@ -7,8 +7,8 @@ import wave
 import numpy as np
 import pytest
 
-from services.media import ffmpeg_path
-from services.peaks import PeaksError, cached_peaks, waveform_peaks, wav_layout
+from services.media.ffmpeg import ffmpeg_path
+from services.media.peaks import PeaksError, cached_peaks, waveform_peaks, wav_layout
 
 RATE = 16_000
 

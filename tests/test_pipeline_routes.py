@@ -153,7 +153,7 @@ def test_dashboard_lists_the_stages_and_loads_its_script(client):
 
 
 def test_a_session_id_longer_than_the_column_names_no_run(client):
-    from webui.models import SESSION_ID_LENGTH
+    from storage.models import SESSION_ID_LENGTH
 
     too_long = "a" * (SESSION_ID_LENGTH + 1)
     for path in (f"/api/pipeline/status/{too_long}", f"/api/pipeline/events/{too_long}",

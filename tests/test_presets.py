@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from services import presets
 from tests.server_support import csrf_token
-from webui import preset_store
-from webui.models import Preset, Run
+from storage import presets as preset_store
+from storage.models import Preset, Run
 
 
 def _name():
@@ -167,7 +167,7 @@ def test_a_run_stores_the_effective_settings_and_overrides_win(app, client, medi
     session_id = answer.get_json()["session_id"]
     with app.app_context():
         run = app.extensions["pipeline"].store  # noqa: F841 - the store writes in its own context
-        from webui.extensions import db
+        from storage.database import db
         stored = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
         assert stored.selected_stages == [1]          # the preset's stages
         assert stored.preset == preset["name"]

@@ -1,7 +1,7 @@
 """ProgressTracker and Estimator: weighted, never-falling progress and time left."""
-from services.estimation import Estimator
+from services.engine.estimation import Estimator
 from services.formatting import format_clock, human_bytes
-from services.progress import ProgressTracker
+from services.engine.progress import ProgressTracker
 from services.stages import get_stage
 
 

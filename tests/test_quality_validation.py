@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from services.cancel import Cancelled, CancelToken
-from services.context import StageContext
+from services.engine.cancel import Cancelled, CancelToken
+from services.engine.context import StageContext
 from services.stages import quality_packaging
-from services.subtitles import to_srt
+from services.media.subtitles import to_srt
 from tests.media_support import child_processes, ffmpeg
 
 ROOT = Path(__file__).resolve().parent.parent

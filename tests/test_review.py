@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from services.media import probe
+from services.media.ffmpeg import probe
 from tests.conftest import RecordingClient
 from tests.server_support import start_server, wait_state
 

@@ -13,7 +13,7 @@ from tests.conftest import RecordingClient
 from tests.media_support import child_processes
 from tests.redis_support import cluster, media, redis_server, unique_url as _url  # noqa: F401
 from tests.server_support import run_status, start_run, wait_state
-from webui.config import ConfigError, load_settings
+from services.config.loading import ConfigError, load_settings
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -256,7 +256,7 @@ def test_killed_worker_leaves_an_interrupted_run_that_resumes_elsewhere(cluster,
 
 
 def test_doctor_counts_the_workers(cluster, redis_server):  # noqa: F811
-    from services.doctor import check_redis
+    from services.doctor.checks import check_redis
 
     settings = {"runner": "rq", "redis_url": redis_server.url}
     found = check_redis(settings)

@@ -24,8 +24,8 @@ def finished_run(live_server, speech_url):
 @pytest.fixture(scope="module")
 def many_runs(live_server):
     """25 ended runs with markup in their titles (no stage rows: estimates stay untouched)."""
-    from webui.extensions import db
-    from webui.models import Run
+    from storage.database import db
+    from storage.models import Run
 
     marker = uuid.uuid4().hex[:6]
     with live_server.app.app_context():

@@ -6,14 +6,14 @@ import time
 
 import pytest
 
-from services.cancel import Cancelled, CancelToken
-from services.checkpoints import Checkpoints, list_files, remove_new_files
-from services.media import MediaError, probe, run_ffmpeg
-from services.run_logs import bound_to_run, current_run, start_thread
-from services.subtitles import to_srt, to_text, to_vtt
-from services.validation import ValidationError, default_episode_name, episode_directory, parse_stages
-from webui.config import ConfigError, environment_overrides, load_settings
-from webui.log_handler import RunLogHandler
+from services.engine.cancel import Cancelled, CancelToken
+from services.engine.checkpoints import Checkpoints, list_files, remove_new_files
+from services.media.ffmpeg import MediaError, probe, run_ffmpeg
+from services.engine.run_logs import bound_to_run, current_run, start_thread
+from services.media.subtitles import to_srt, to_text, to_vtt
+from services.input_checks import ValidationError, default_episode_name, episode_directory, parse_stages
+from services.config.loading import ConfigError, environment_overrides, load_settings
+from orchestration.log_stream import RunLogHandler
 
 
 def test_parse_stages_accepts_lists_and_text():

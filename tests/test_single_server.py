@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from services.data_lock import LOCK_NAME, FolderBusy, hold
+from services.hosting.data_lock import LOCK_NAME, FolderBusy, hold
 from tests.media_support import three_minute_media as media  # noqa: F401 - a fixture
 from tests.server_support import ROOT, free_port, start_server, wait_state
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from services.stages import get_stage
-from services.youtube_chapters import check_chapter_lines
+from services.text.youtube_chapters import check_chapter_lines
 from tests.conftest import FIXTURES, RecordingClient, cancel_during
 from tests.server_support import wait_state
 

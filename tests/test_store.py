@@ -1,8 +1,8 @@
 """The SQL store: stage history for estimates is filtered by preset and timing parameters."""
 import uuid
 
-from webui.extensions import db
-from webui.models import Run, StageRun
+from storage.database import db
+from storage.models import Run, StageRun
 
 
 def add_run(app, preset, stage_key, parameters, media, duration, state="completed"):

@@ -6,12 +6,14 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from services import keywords, topics
-from services.llm import LlmError, chat_json, endpoint
-from services.sentences import split_sentences
+from services.text import keywords
+
+from services.text import topics
+from services.text.llm import LlmError, chat_json, endpoint
+from services.text.sentences import split_sentences
 from services.stages.segment_selection import choose
 from services.stages.summary_generation import lexrank, pick, summary_length
-from services.youtube_chapters import chapter_lines, check_chapter_lines, parse_time
+from services.text.youtube_chapters import chapter_lines, check_chapter_lines, parse_time
 from tests.server_support import loopback_http
 
 TOPIC_TEXTS = {
@@ -55,7 +57,7 @@ def test_sentences_from_word_times_and_punctuation():
 
 @pytest.mark.parametrize("method", ["wordllama", "tfidf"])
 def test_texttiling_finds_the_topic_changes(method):
-    from services.text_vectors import embed
+    from services.text.vectors import embed
 
     texts = three_topics()
     sentences = sentences_of(texts)
@@ -66,7 +68,7 @@ def test_texttiling_finds_the_topic_changes(method):
 
 
 def test_texttiling_respects_minimum_maximum_and_youtube():
-    from services.text_vectors import embed
+    from services.text.vectors import embed
 
     texts = three_topics(repeat=6)
     sentences = sentences_of(texts, seconds=4.0)
@@ -99,7 +101,7 @@ def test_keywords_and_titles_differ_per_chapter():
 
 
 def test_lexrank_prefers_central_sentences_without_repeats():
-    from services.text_vectors import embed
+    from services.text.vectors import embed
 
     texts = ["Coffee grows in Ethiopia.", "Coffee grows in Ethiopia.",
              "Ethiopian coffee farmers pick coffee by hand.", "The weather was nice.",

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from services.media import ffmpeg_path, probe
+from services.media.ffmpeg import ffmpeg_path, probe
 from tests.media_support import MediaServer
 from tests.server_support import wait_state
 

@@ -43,8 +43,8 @@ def transcribed_run(live_server, media_server):
 @pytest.fixture
 def make_run(app):
     """Adds a completed run whose episode folder holds the given files; returns its session id."""
-    from webui.extensions import db
-    from webui.models import Run
+    from storage.database import db
+    from storage.models import Run
 
     def make(files):
         session_id = uuid.uuid4().hex

@@ -13,11 +13,11 @@ import pytest
 import requests
 from hypothesis import given, settings, strategies as st
 
-from services.ytdlp_options import (DownloadSettingsError, backoff, check_settings, deno_path,
+from services.download.options import (DownloadSettingsError, backoff, check_settings, deno_path,
                                     parse_rate_limit, redacted_proxy, ytdlp_options)
 from tests.media_support import FIXTURES
 from tests.server_support import ROOT, loopback_http, path_without_venv, start_server, wait_state
-from webui.config import DEFAULTS, ConfigError, load_settings
+from services.config.loading import DEFAULTS, ConfigError, load_settings
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -288,7 +288,7 @@ def test_a_malformed_cookies_file_fails_the_stage_without_showing_it(made_run_se
 
 
 def test_redactor_hides_values_paths_and_unreadable_lines(tmp_path):
-    from services.cookies import Redactor, load
+    from services.download.cookies import Redactor, load
 
     path = tmp_path / "cookies.txt"
     path.write_text("# Netscape HTTP Cookie File\n"
@@ -322,7 +322,7 @@ def test_worker_stderr_is_redacted(tmp_path):
 
 def test_unknown_home_directories_do_not_crash(tmp_path):
     """"~name" of a user the machine does not know: a name in the data folder, or a clear error."""
-    from services.ytdlp_options import cookies_path
+    from services.download.options import cookies_path
 
     assert cookies_path({"cookies_file": "~0"}, tmp_path) == (tmp_path / "~0").resolve()
     assert deno_path("~no-such-user/deno") == "~no-such-user/deno"

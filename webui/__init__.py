@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from webui.config import load_settings
+from services.config.loading import load_settings
 from webui.extensions import db, socketio
 from webui.json_text import SocketJSON, TextJSONProvider
 
@@ -24,7 +24,7 @@ def create_app(test_config=None, config_file=None, role="web"):
     """Build the app: defaults, then config.yaml, then environment, then `test_config`.
 
     `role` is "web" (the dashboard), "worker" (`run.py worker`) or "local" (`run.py process`);
-    see webui/pipeline.py."""
+    see orchestration/pipeline.py."""
     test_config = dict(test_config or {})
     flask_overrides = {k: v for k, v in test_config.items() if k.isupper()}
     settings = load_settings(config_file, overrides={k: v for k, v in test_config.items()
@@ -51,10 +51,10 @@ def create_app(test_config=None, config_file=None, role="web"):
                       message_queue=socketio_settings.get("message_queue"),
                       ping_interval=10, ping_timeout=20, json=SocketJSON)
 
-    from webui import models  # noqa: F401 - the tables must be known before create_all
+    from storage import models  # noqa: F401 - the tables must be known before create_all
 
-    from webui.preset_store import seed
-    from webui.schema import upgrade
+    from storage.presets import seed
+    from storage.schema import upgrade
 
     with app.app_context():
         upgrade(db)
@@ -62,8 +62,8 @@ def create_app(test_config=None, config_file=None, role="web"):
 
     from routes import register_blueprints
     from webui import access, csrf, hosts
-    from webui.batches import Batches
-    from webui.pipeline import Pipeline
+    from orchestration.batches import Batches
+    from orchestration.pipeline import Pipeline
     from webui.sockets import register_batch_handlers, register_handlers
 
     hosts.init_app(app)   # first: a request for another host name goes no further

@@ -6,11 +6,11 @@ import time
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 
-from services import events
-from services.events import utc_timestamp
+from services.engine import events
+from services.engine.events import utc_timestamp
 from webui.access import configured_token, token_matches
 from webui.hosts import host_allowed
-from webui.models import BATCH_ID_LENGTH, SESSION_ID_LENGTH
+from storage.models import BATCH_ID_LENGTH, SESSION_ID_LENGTH
 
 log = logging.getLogger(__name__)
 REQUEST_ERROR = "request_error"

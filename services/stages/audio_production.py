@@ -15,12 +15,12 @@ import os
 import shutil
 
 from services.assets import asset_path, assets_dir
-from services.checkpoints import input_fingerprint
-from services.context import StageError
-from services.media import MediaError, probe, run_ffmpeg
-from services import loudness
-from services.normalize import SAMPLE_RATE, normalize_and_encode
-from services.subtitles import to_srt
+from services.engine.checkpoints import input_fingerprint
+from services.engine.context import StageError
+from services.media.ffmpeg import MediaError, probe, run_ffmpeg
+from services.media import loudness
+from services.media.normalize import SAMPLE_RATE, normalize_and_encode
+from services.media.subtitles import to_srt
 
 VERSION = 1
 OUTPUTS = ("episode.m4a", "episode.mp3", "clips/", "production.json")

@@ -3,7 +3,7 @@
 yt-dlp runs in a child process (services/workers/download.py) so a cancel ends it at once.
 
 With `whisper.prefer_creator_subtitles` on, the same yt-dlp extraction also fetches the
-uploader's own subtitles (services/creator_subtitles.py) as `creator_subtitles.vtt`, and
+uploader's own subtitles (services/download/creator_subtitles.py) as `creator_subtitles.vtt`, and
 metadata.json names their language. The request is part of `parameters()` only while the
 setting is on: turning it on redoes the download once (the subtitles come from the same
 extraction), and checkpoints made with it off stay valid as long as it stays off. Turning it
@@ -16,11 +16,11 @@ from contextlib import closing
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from services.context import StageError
-from services.creator_subtitles import SUBTITLE_FILE, subtitle_request
+from services.engine.context import StageError
+from services.download.creator_subtitles import SUBTITLE_FILE, subtitle_request
 from services.formatting import human_bytes
-from services.limits import limit_error
-from services.media import ffmpeg_path, probe, run_ffmpeg
+from services.download.limits import limit_error
+from services.media.ffmpeg import ffmpeg_path, probe, run_ffmpeg
 from services.workers import WorkerError, run_worker
 from services.workers.download import DOWNLOAD_SETTINGS_ENV
 
@@ -127,7 +127,7 @@ def run(ctx):
     if extractor is None:
         raise StageError("yt-dlp does not recognise this URL.")
     ctx.log.info("URL handled by the yt-dlp extractor '%s'", extractor)
-    from services.validation import check_resolved  # validation imports the stages
+    from services.input_checks import check_resolved  # validation imports the stages
 
     refused = check_resolved(urlsplit(ctx.url).hostname or "",
                              bool((ctx.settings.get("limits") or {}).get("block_private_networks")))

@@ -9,8 +9,10 @@ import re
 
 import numpy as np
 
-from services import speech_map, text_vectors
-from services.checkpoints import input_fingerprint
+from services.media import speech_map
+
+from services.text import vectors as text_vectors
+from services.engine.checkpoints import input_fingerprint
 from services.formatting import format_clock
 
 OUTPUTS = ("segments.json",)

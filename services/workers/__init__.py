@@ -11,7 +11,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from services.processes import ProcessFailed, log_child_line, process_lines
+from services.workers.processes import ProcessFailed, log_child_line, process_lines
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 

@@ -1,9 +1,9 @@
 """The database side of batches: batch rows, their entries with their runs, and batch events."""
 from sqlalchemy import func, select
 
-from webui.extensions import db
-from webui.models import Batch, BatchEntry, BatchEvent, Run, utcnow
-from webui.store import EventLog
+from storage.database import db
+from storage.models import Batch, BatchEntry, BatchEvent, Run, utcnow
+from storage.runs import EventLog
 
 PAGE_SIZE = 20
 

@@ -5,17 +5,17 @@ import threading
 import time
 import uuid
 
-from services import events
+from services.engine import events
 from services.batches import (FINAL_BATCH_STATES, MAX_LIST_LINES, batch_state, entry_weights,
                               overall, parse_ranges, parse_url_list, select)
-from services.events import EventRecorder, utc_timestamp
-from services.playlist import expand, looks_like_playlist
+from services.engine.events import EventRecorder, utc_timestamp
+from services.download.playlist import expand, looks_like_playlist
 from services.stages import get_stage
-from services.validation import (MAX_URL_LENGTH, ValidationError, default_episode_name,
+from services.input_checks import (MAX_URL_LENGTH, ValidationError, default_episode_name,
                                  episode_directory, validate_url)
-from webui.batch_store import SqlBatchStore
-from webui.models import ACTIVE_STATES, RESUMABLE_STATES, iso
-from webui.pipeline import ResumeRefused
+from storage.batches import SqlBatchStore
+from storage.models import ACTIVE_STATES, RESUMABLE_STATES, iso
+from orchestration.pipeline import ResumeRefused
 
 log = logging.getLogger("pipeline")
 TICK_SECONDS = 0.5

@@ -10,9 +10,11 @@ import logging
 
 from rq import SimpleWorker
 
-from services import events, heap
-from services.run_board import CANCEL_POLL_SECONDS, Heartbeat, worker_name
-from webui.rq_runner import session_of
+from services.engine import events
+
+from services.hosting import heap
+from services.engine.run_board import CANCEL_POLL_SECONDS, Heartbeat, worker_name
+from orchestration.rq_runner import session_of
 
 log = logging.getLogger("pipeline")
 

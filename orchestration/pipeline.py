@@ -5,20 +5,22 @@ from datetime import timezone
 from pathlib import Path
 
 from services import presets
-from services.checkpoints import list_outputs
-from services.controller import WAITING_MESSAGE, PipelineController, RunSpec
-from services.context import StageContext
-from services.estimation import Estimator, timing_signature
-from services.manager import RunManager
-from services import events
-from services.events import EventRecorder, utc_timestamp
-from services.selection import SelectionError  # noqa: F401 - raised through confirm_selection
+from services.engine.checkpoints import list_outputs
+from services.engine.controller import WAITING_MESSAGE, PipelineController, RunSpec
+from services.engine.context import StageContext
+from services.engine.estimation import Estimator, timing_signature
+from services.engine.thread_runner import RunManager
+from services.engine import events
+from services.engine.events import EventRecorder, utc_timestamp
+from services.text.selection import SelectionError  # noqa: F401 - raised through confirm_selection
 from services.stages import STAGES_BY_NUMBER, get_stage
-from services.validation import ValidationError, episode_directory, parse_stages, validate_url
-from webui import log_handler, preset_store, review
-from webui.models import (DONE_STAGE_STATES, FINISHED_STATES, LIVE_STATES, RESUMABLE_STATES,
+from services.input_checks import ValidationError, episode_directory, parse_stages, validate_url
+from orchestration import log_stream as log_handler
+from storage import presets as preset_store
+from orchestration import review
+from storage.models import (DONE_STAGE_STATES, FINISHED_STATES, LIVE_STATES, RESUMABLE_STATES,
                           iso, utcnow)
-from webui.store import SqlRunStore
+from storage.runs import SqlRunStore
 
 MAX_OPTIONS = 50
 DEFAULT_MAX_QUEUED = 100
@@ -55,7 +57,7 @@ class Pipeline:
         self.logs = log_handler.install(settings["logging"].get("level", "INFO"))
         self.rq = None
         if settings["runner"] == "rq" and role in ("web", "worker"):
-            from webui.rq_runner import RqManager
+            from orchestration.rq_runner import RqManager
 
             self.rq = RqManager(self.store, self.recorder, settings, on_lost=self.interrupt_lost)
         if self.rq is not None and role == "web":

@@ -10,14 +10,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services import events
-from services.cancel import Cancelled, CancelToken
-from services.checkpoints import Checkpoints, list_files, list_outputs, remove_new_files
-from services.context import StageContext, StageError
-from services.estimation import Estimator
-from services.media import MediaError
-from services.progress import ProgressTracker
-from services.run_logs import bound_to_run
+from services.engine import events
+from services.engine.cancel import Cancelled, CancelToken
+from services.engine.checkpoints import Checkpoints, list_files, list_outputs, remove_new_files
+from services.engine.context import StageContext, StageError
+from services.engine.estimation import Estimator
+from services.media.ffmpeg import MediaError
+from services.engine.progress import ProgressTracker
+from services.engine.run_logs import bound_to_run
 from services.stages import get_stage
 
 log = logging.getLogger("pipeline")

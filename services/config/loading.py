@@ -5,9 +5,9 @@ from pathlib import Path
 
 import yaml
 
-from services.ytdlp_options import DownloadSettingsError, check_settings
+from services.download.options import DownloadSettingsError, check_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.yaml"
 
 DEFAULTS = {

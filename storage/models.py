@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
-from services.run_states import (  # noqa: F401 - the run states, kept beside the tables
+from services.engine.run_states import (  # noqa: F401 - the run states, kept beside the tables
     ACTIVE_STATES, DONE_STAGE_STATES, FINISHED_STATES, LIVE_STATES, RESUMABLE_STATES, RUN_STATES)
-from webui.extensions import db
+from storage.database import db
 
 SESSION_ID_LENGTH = 32   # Run.session_id's column: a longer id names no run
 

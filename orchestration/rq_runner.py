@@ -1,7 +1,7 @@
 """Runs on RQ workers (`runner: rq`), as the dashboard's process sees them.
 
 The database holds the queue (runs in state `queued`, oldest first); Redis holds the run slots
-(services/run_board.py). A run is handed to RQ only when it gets one of the
+(services/engine/run_board.py). A run is handed to RQ only when it gets one of the
 `max_concurrent_runs` slots, counted across every worker, so queue positions and the limit mean
 what they mean with the thread runner. A worker claims the run (queued → running) before it
 starts; a cancel of a run no worker has claimed yet ends it here.
@@ -10,12 +10,12 @@ import logging
 import threading
 import uuid
 
-from services import events
-from services.run_board import QUEUE_NAME, RunBoard, connect
+from services.engine import events
+from services.engine.run_board import QUEUE_NAME, RunBoard, connect
 
 log = logging.getLogger("pipeline")
 
-JOB_FUNCTION = "webui.rq_worker.execute_run"
+JOB_FUNCTION = "orchestration.rq_worker.execute_run"
 WATCH_SECONDS = 1.0
 KEEP_RESULTS_SECONDS = 3600
 
@@ -44,7 +44,7 @@ class RqManager:
         self._stop = threading.Event()
         self._watcher = None
 
-    # --- the manager interface of webui/pipeline.py -------------------------------------------
+    # --- the manager interface of orchestration/pipeline.py -------------------------------------------
     def submit(self, spec):
         """The run is stored as queued; hand out the free slots. "started" when it got one."""
         return "started" if spec.session_id in self.dispatch() else "queued"

@@ -2,7 +2,7 @@
 import logging
 import threading
 
-from services.run_logs import current_run
+from services.engine.run_logs import current_run
 
 STREAMED_LOGGERS = ("pipeline", "yt_dlp", "ffmpeg", "faster_whisper")
 MAX_MESSAGE = 4000

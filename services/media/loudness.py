@@ -6,7 +6,7 @@ import math
 import os
 import re
 from services.formatting import format_clock
-from services.media import MediaError, run_ffmpeg
+from services.media.ffmpeg import MediaError, run_ffmpeg
 
 log = logging.getLogger("ffmpeg")
 
@@ -64,7 +64,7 @@ def measure(path, cancel, on_progress=None, curve=True, peak=True, filters=None,
     """Measure `path` (after `filters`, if given): {"i", "lra", "tp", "curve"}, less "tp" without
     `peak` and with an empty curve without `curve`; `on_progress(seconds)` as ffmpeg decodes.
 
-    Raises services.cancel.Cancelled on cancel (the ffmpeg child is killed), MediaError when
+    Raises services.engine.cancel.Cancelled on cancel (the ffmpeg child is killed), MediaError when
     ffmpeg fails or prints no summary.
     """
     chain = ",".join(filter(None, [filters, meter(peak, curve)]))

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import av
 
-from services.processes import ProcessFailed, process_lines
+from services.workers.processes import ProcessFailed, process_lines
 
 log = logging.getLogger("ffmpeg")
 

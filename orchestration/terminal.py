@@ -3,7 +3,7 @@ import sys
 import threading
 import time
 
-from services import events
+from services.engine import events
 from services.formatting import format_clock
 
 

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
-from services import cookies
+from services.download import cookies
 from services.formatting import human_bytes
-from services.validation import is_loopback
-from services.ytdlp_options import (DownloadSettingsError, check_settings, cookies_path,
+from services.input_checks import is_loopback
+from services.download.options import (DownloadSettingsError, check_settings, cookies_path,
                                     deno_path, redacted_proxy, ytdlp_options)
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -238,7 +238,7 @@ def check_ytdlp_view(settings):
 
 
 def check_ffmpeg(_):
-    from services.media import ffmpeg_path
+    from services.media.ffmpeg import ffmpeg_path
 
     try:
         path = ffmpeg_path()
@@ -288,7 +288,7 @@ def check_speech_libraries(settings):
 
 
 def check_model(settings, load=True):
-    from services.context import StageError
+    from services.engine.context import StageError
     from services.stages.transcription import model_directory
 
     whisper = settings.get("whisper") or {}
@@ -317,7 +317,7 @@ def check_model(settings, load=True):
 
 def load_model(folder, whisper, timeout=MODEL_TIMEOUT):
     """Load the model in a child process (its memory goes back when it exits); seconds taken."""
-    from services.cancel import CancelToken
+    from services.engine.cancel import CancelToken
     from services.workers import run_worker
 
     token = CancelToken()
@@ -475,7 +475,7 @@ def _rq_workers(client, shown):
     """Under runner: rq, the workers that take runs from the pipeline queue."""
     from rq import Queue, Worker
 
-    from services.run_board import QUEUE_NAME
+    from services.engine.run_board import QUEUE_NAME
 
     try:
         workers = Worker.all(queue=Queue(QUEUE_NAME, connection=client))

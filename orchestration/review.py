@@ -3,9 +3,9 @@ import json
 import os
 from pathlib import Path
 
-from services import selection
-from services.sentences import transcript_words
-from webui.models import utcnow
+from services.text import selection
+from services.text.sentences import transcript_words
+from storage.models import utcnow
 
 PLAYABLE_AUDIO = ("audio_hq.flac", "audio.wav")
 

@@ -4,9 +4,9 @@ from contextlib import contextmanager
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from services.estimation import timing_signature
-from webui.extensions import db
-from webui.models import Event, Run, StageRun, utcnow
+from services.engine.estimation import timing_signature
+from storage.database import db
+from storage.models import Event, Run, StageRun, utcnow
 
 RUN_FIELDS = {"state", "title", "media_duration", "progress", "current_stage", "error",
               "waiting_since", "waited_seconds"}

@@ -4,8 +4,8 @@ import logging
 from sqlalchemy.exc import IntegrityError
 
 from services import presets
-from webui.extensions import db
-from webui.models import AppState, Preset
+from storage.database import db
+from storage.models import AppState, Preset
 
 log = logging.getLogger(__name__)
 SEEDED_KEY = "presets_seeded"

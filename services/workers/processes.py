@@ -7,8 +7,8 @@ import subprocess
 import sys
 from collections import deque
 
-from services.cancel import Cancelled
-from services.run_logs import start_thread
+from services.engine.cancel import Cancelled
+from services.engine.run_logs import start_thread
 
 POLL_SECONDS = 0.05
 # Children (downloads, ffmpeg, transcription) yield the CPU to the dashboard's own threads, so

@@ -2,7 +2,7 @@
 import threading
 from collections import OrderedDict
 
-from services import events
+from services.engine import events
 
 
 class RunManager:

@@ -1,7 +1,7 @@
 """The live progress of one run: stage and overall percentages (never falling) and time left."""
 import time
 
-from services.estimation import Estimator
+from services.engine.estimation import Estimator
 
 
 class ProgressTracker:

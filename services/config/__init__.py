@@ -1,0 +1,1 @@
+"""The configuration: built-in defaults, config.yaml, environment variables, checked at start."""

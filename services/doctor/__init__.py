@@ -1,0 +1,1 @@
+"""The doctor: is everything the pipeline needs here, and does it work?"""

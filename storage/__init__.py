@@ -1,0 +1,1 @@
+"""The database: tables, schema upgrades, and the stores of runs, batches and presets."""
