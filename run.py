@@ -49,10 +49,10 @@ def _make_app(args, role="web"):
 
 def process(args):
     """Run the selected stages on a URL with terminal progress bars; exit 0 when completed."""
-    from services.input_checks import ValidationError
-    from orchestration.terminal import TerminalProgress
-
     from orchestration.batches import batch_kind
+    from orchestration.pipeline import QueueFull
+    from orchestration.terminal import TerminalProgress
+    from services.input_checks import ValidationError
 
     app = _make_app(args, role="local")
     pipeline = app.extensions["pipeline"]
@@ -67,25 +67,27 @@ def process(args):
                          "to the workers; run.py process runs one URL here.")
             started = app.extensions["batches"].submit(kind, request) if kind else None
             if started is None:
-                spec, name, effective = pipeline.validate(request)
+                checked = pipeline.check(request)
     except ValidationError as exc:
         sys.exit(f"error: {exc.field}: {exc.message}")
+    except QueueFull as exc:
+        sys.exit(f"error: {exc}")
     if started is not None:
         return _process_batch(app, started[1])
+    spec = checked.spec
     bars = TerminalProgress(spec.session_id)
     pipeline.recorder.add_listener(bars)
     with _beside_workers(pipeline.settings, spec.session_id) as beside:
         # Beside RQ workers the run is stored as running (no worker may take it) and marked
         # alive, so the dashboard's watch does not take it for a lost worker's run.
-        pipeline.store.create_run(spec, name, effective, state="running" if beside else "queued")
-        pipeline.manager.submit(spec)
+        pipeline.start_checked(checked, state="running" if beside else "queued")
         try:
             while not bars.done.wait(0.5):
                 pass
         except KeyboardInterrupt:
             pipeline.cancel(spec.session_id)
             bars.done.wait(10)
-        pipeline.manager.wait_idle(10)
+        pipeline.runner.wait_idle(10)
     _print_summary(spec.episode_dir)
     print(f"episode folder: {spec.episode_dir}")
     return 0 if bars.status in ("completed", "awaiting_selection") else 1
@@ -114,7 +116,7 @@ def _process_batch(app, batch_id):
     except KeyboardInterrupt:
         batches.cancel_all(batch_id)
         bars.done.wait(15)
-    app.extensions["pipeline"].manager.wait_idle(10)
+    app.extensions["pipeline"].runner.wait_idle(10)
     return 0 if bars.state == "completed" else 1
 
 

@@ -113,7 +113,7 @@ def speed_table(settings, transcript):
         times = {3: [], 4: [], 5: []}
         for _ in range(3):
             for number in (3, 4, 5):
-                ctx = StageContext("bench", "http://bench", folder, {}, settings, CancelToken(), Quiet())
+                ctx = StageContext("bench", "http://bench", folder, settings, CancelToken(), Quiet())
                 started = time.perf_counter()
                 get_stage(number).run(ctx)
                 times[number].append(time.perf_counter() - started)

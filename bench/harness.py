@@ -71,7 +71,7 @@ class Bench:
         return next((d["status"], at) for k, d, at in client.received if k == "pipeline_completion")
 
     def close(self):
-        self.app.extensions["pipeline"].manager.wait_idle(30)
+        self.app.extensions["pipeline"].runner.wait_idle(30)
         self.server.shutdown()
         self.media.close()
 

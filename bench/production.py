@@ -69,7 +69,7 @@ def main():
         (folder / "transcript.json").write_text(json.dumps(transcript))
         (folder / "metadata.json").write_text(json.dumps({"title": "bench", "duration": transcript["duration"]}))
         for number in (3, 4, 5):
-            get_stage(number).run(StageContext("bench", "http://bench", folder, {}, settings,
+            get_stage(number).run(StageContext("bench", "http://bench", folder, settings,
                                                CancelToken(), Quiet()))
         stage, plain = [], []
         for _ in range(RUNS):
@@ -79,7 +79,7 @@ def main():
                             "128k", str(Path(tmp) / "plain.m4a")], check=True)
             plain.append(time.perf_counter() - started)
             started = time.perf_counter()
-            get_stage(6).run(StageContext("bench", "http://bench", folder, {}, settings,
+            get_stage(6).run(StageContext("bench", "http://bench", folder, settings,
                                           CancelToken(), Quiet()))
             stage.append(time.perf_counter() - started)
             shutil.rmtree(folder / "clips", ignore_errors=True)

@@ -11,8 +11,8 @@ from services.batches import (FINAL_BATCH_STATES, MAX_LIST_LINES, batch_state, e
 from services.engine.events import EventRecorder, utc_timestamp
 from services.download.playlist import expand, looks_like_playlist
 from services.stages import get_stage
-from services.input_checks import (MAX_URL_LENGTH, ValidationError, default_episode_name,
-                                 episode_directory, validate_url)
+from services.input_checks import MAX_URL_LENGTH, ValidationError, validate_url
+from services.run_request import default_episode_name, episode_directory
 from storage.batches import SqlBatchStore
 from storage.models import ACTIVE_STATES, RESUMABLE_STATES, iso
 from orchestration.pipeline import ResumeRefused
@@ -124,13 +124,13 @@ class Batches:
             return None
         title, source, entries = found
         requests = [self._entry_request(data, entry.url) for entry in entries]
-        validated = [self.pipeline.validate(request) for request in requests]
-        first = validated[0][0]   # every entry has the batch's stages and preset
+        checked = [self.pipeline.check(request) for request in requests]
+        first = checked[0].spec   # every entry has the batch's stages and preset
         keys = [get_stage(number).key for number in first.stages]
         weights = entry_weights([entry.duration for entry in entries],
                                 self.pipeline.estimator_for(first), keys)
         batch_id = uuid.uuid4().hex
-        started = self.pipeline.start_many(validated)
+        started = self.pipeline.start_many(checked)
         self.store.create(batch_id, kind, source, title, first.stages, first.preset,
                           [(position, entry.url, entry.title, entry.duration, weight, run[1])
                            for position, (entry, weight, run)
@@ -145,7 +145,7 @@ class Batches:
     def _entry_view(self, entry):
         live = None
         if entry["state"] == "running":
-            live = self.pipeline.manager.live_progress(entry["session_id"], "running")
+            live = self.pipeline.runner.live_progress(entry["session_id"], "running")
         stage = live["stage"] if live else entry["current_stage"]
         progress = 100.0 if entry["state"] == "completed" else (
             live["progress"] if live else round(entry["progress"] or 0.0, 2))

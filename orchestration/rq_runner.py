@@ -10,7 +10,7 @@ import logging
 import threading
 import uuid
 
-from services.engine import events
+from services.engine.lifecycle import RunLifecycle
 from services.engine.run_board import QUEUE_NAME, RunBoard, connect
 
 log = logging.getLogger("pipeline")
@@ -25,8 +25,9 @@ def session_of(job_id):
     return str(job_id or "").split("-", 1)[0]
 
 
-class RqManager:
-    """Hands queued runs to RQ within the slot limit, cancels them, and notices lost workers.
+class RqRunner:
+    """Hands queued runs to RQ within the slot limit, cancels them, and notices lost workers
+    (the runner interface of services/engine/runner.py).
 
     `on_lost(session_id)` marks a run whose worker stopped answering as interrupted.
     """
@@ -36,6 +37,7 @@ class RqManager:
 
         self.store = store
         self.recorder = recorder
+        self.lifecycle = RunLifecycle(store, recorder)
         self.max_concurrent = max(1, int(settings["max_concurrent_runs"]))
         self.redis = redis or connect(settings["redis_url"])
         self.board = RunBoard(self.redis)
@@ -44,7 +46,7 @@ class RqManager:
         self._stop = threading.Event()
         self._watcher = None
 
-    # --- the manager interface of orchestration/pipeline.py -------------------------------------------
+    # --- the runner interface (services/engine/runner.py) -----------------------------------
     def submit(self, spec):
         """The run is stored as queued; hand out the free slots. "started" when it got one."""
         return "started" if spec.session_id in self.dispatch() else "queued"
@@ -98,12 +100,8 @@ class RqManager:
     def cancel(self, session_id):
         """"cancelled" for a run no worker has started, "cancelling" for one that runs (the
         worker sees the request within a tenth of a second), None when it is not live."""
-        if self.store.claim(session_id, "queued", "cancelled"):
+        if self.lifecycle.cancel_queued(session_id):
             self._drop_job(session_id)
-            self.store.update_run(session_id, finished=True)
-            self.recorder.emit(session_id, events.COMPLETION, {
-                "status": "cancelled", "outputs": [], "duration": 0.0, "error": None})
-            self.recorder.forget(session_id)
             self.dispatch()
             return "cancelled"
         if not any(row[0] == session_id for row in self.store.live_runs("running")):

@@ -10,7 +10,6 @@ import logging
 
 from rq import SimpleWorker
 
-from services.engine import events
 
 from services.hosting import heap
 from services.engine.run_board import CANCEL_POLL_SECONDS, Heartbeat, worker_name
@@ -27,7 +26,7 @@ class PipelineWorker(SimpleWorker):
     def kill_horse(self, sig=None):
         session_id = session_of(self.get_current_job_id())
         if _pipeline is not None and session_id:
-            _pipeline.manager.cancel(session_id)
+            _pipeline.runner.cancel(session_id)
 
 
 def execute_run(session_id):
@@ -37,13 +36,10 @@ def execute_run(session_id):
     name = worker_name()
     try:
         with Heartbeat(rq.board, session_id, name):
-            if not pipeline.store.claim(session_id, "queued", "running"):
+            if not pipeline.lifecycle.claim(session_id, name):
                 return "not queued"   # cancelled (or taken) before this worker got to it
-            pipeline.recorder.emit(session_id, events.LOG, {
-                "level": "INFO", "logger": "pipeline.worker",
-                "message": f"Run taken by worker {name}"})
-            pipeline.manager.submit(pipeline.spec_of(session_id))
-            controller = pipeline.manager.controller(session_id)
+            pipeline.runner.submit(pipeline.spec_of(session_id))
+            controller = pipeline.runner.controller(session_id)
             while controller is not None and controller.thread.is_alive():
                 if rq.board.cancel_asked(session_id):
                     controller.cancel()

@@ -1,16 +1,9 @@
-"""Checks on everything a client sends to start a run; errors name the offending field."""
-import hashlib
+"""Checks every input shares: the ValidationError that names the field, and the URL and address
+checks (what may be fetched). The run request as a whole is checked in services/run_request.py."""
 import ipaddress
-import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from services.stages import STAGES_BY_NUMBER
-
 MAX_URL_LENGTH = 2048
-MAX_EPISODE_NAME = 120
-_EPISODE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
-STAGE_TEXT = re.compile(r"[0-9]{1,3}", re.ASCII)   # str.isdigit() also takes "²", which int() refuses
 
 
 def is_loopback(host):
@@ -102,73 +95,3 @@ def check_resolved(host, block_private=False):
         if reason:
             return f"{host} resolves to {reason[0].lower()}{reason[1:]}"
     return None
-
-
-def parse_stages(value):
-    """A sorted list of distinct, implemented stage numbers from a list or '1,2' text."""
-    if value is None or value == "" or value == []:
-        raise ValidationError("selected_stages", "Select at least one stage.", "required")
-    if isinstance(value, str):
-        items = [item.strip() for item in value.split(",") if item.strip()]
-    elif isinstance(value, list):
-        items = value
-    else:
-        raise ValidationError("selected_stages", "selected_stages must be a list of stage numbers.")
-    numbers = set()
-    for item in items:
-        if isinstance(item, bool):
-            raise ValidationError("selected_stages", "Stage numbers are whole numbers from 1 to 7.")
-        if isinstance(item, str) and STAGE_TEXT.fullmatch(item.strip()):
-            item = int(item.strip())
-        if not isinstance(item, int):
-            raise ValidationError("selected_stages", "Stage numbers are whole numbers from 1 to 7.")
-        if item not in STAGES_BY_NUMBER:
-            shown = f"stage {item}" if abs(item) < 1000 else "such stage"
-            raise ValidationError("selected_stages", f"There is no {shown}; stages are 1 to 7.",
-                                  "out_of_range")
-        numbers.add(item)
-    if not numbers:
-        raise ValidationError("selected_stages", "Select at least one stage.", "required")
-    for number in sorted(numbers):
-        stage = STAGES_BY_NUMBER[number]
-        if not stage.implemented:
-            raise ValidationError("selected_stages",
-                                  f"Stage {number} ({stage.name}) is not available yet.",
-                                  "not_implemented")
-    return sorted(numbers)
-
-
-def default_episode_name(url):
-    """A stable folder name for a URL, so a later run of the same URL reuses its outputs."""
-    tail = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", tail.rsplit(".", 1)[0]).strip("-._")[:40]
-    digest = hashlib.sha1(url.encode("utf-8")).hexdigest()[:8]
-    return f"{stem}-{digest}" if stem else f"episode-{digest}"
-
-
-def episode_directory(episodes_root, value, url):
-    """The episode folder for a run, confined under `episodes_root` (no `..`, no escape)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        value = default_episode_name(url)
-    if not isinstance(value, str):
-        raise ValidationError("episode_directory", "episode_directory must be a folder name.")
-    name = value.strip()
-    if len(name) > MAX_EPISODE_NAME:
-        raise ValidationError("episode_directory",
-                              f"The folder name is longer than {MAX_EPISODE_NAME} characters.")
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
-        raise ValidationError("episode_directory", "Give a folder name, not an absolute path.",
-                              "absolute_path")
-    parts = name.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        raise ValidationError("episode_directory", "The folder name must not contain '..' or empty parts.",
-                              "path_traversal")
-    if not all(_EPISODE_PART.match(part) for part in parts):
-        raise ValidationError("episode_directory",
-                              "Use letters, digits, spaces, '.', '_' and '-' in folder names.")
-    root = Path(episodes_root).resolve()
-    target = (root / name).resolve()
-    if target != root and root not in target.parents:
-        raise ValidationError("episode_directory", "The folder must stay inside the episodes folder.",
-                              "path_traversal")
-    return name, target

@@ -10,6 +10,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.input_checks import ValidationError
+from services.stages import parse_stages
+
 EXPORT_FORMAT = "youtube-pipeline-preset"
 EXPORT_VERSION = 1
 MAX_NAME = 80
@@ -23,7 +26,7 @@ class Field:
     """One preset field: its kind, bounds, the setting it sets, and its label."""
 
     name: str
-    kind: str              # int, float, bool, choice, language, model, asset
+    kind: str              # int, float, bool, choice, language, model, asset, text
     path: tuple            # (section, key) in the settings
     label: str
     low: float = None
@@ -61,8 +64,9 @@ FIELDS = (
 )
 FIELDS_BY_NAME = {field.name: field for field in FIELDS}
 STAGES_FIELD = "stages"
-TRUE_WORDS = ("1", "true", "on", "yes")
-FALSE_WORDS = ("0", "false", "off", "no", "")
+# A boolean is true or false: JSON booleans, these words, or the form's on/off.
+TRUE_WORDS = ("true", "on")
+FALSE_WORDS = ("false", "off")
 
 
 class PresetInvalid(Exception):
@@ -107,12 +111,11 @@ def _number(value, integer):
 
 
 def _flag(value):
+    """True or False from a JSON boolean or one of the words; None for anything else."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
         return value.strip().lower() in TRUE_WORDS
-    if value is None:
-        return False
     return None
 
 
@@ -133,7 +136,16 @@ def _model(value):
     return text, None
 
 
-def _clean_one(field, value, asset_exists):
+def _text(value):
+    """(stripped text, error) for a free-text field: at most MAX_TEXT characters, no control
+    characters."""
+    text = value.strip() if isinstance(value, str) else None
+    if not text or len(text) > MAX_TEXT or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return None, f"Enter text of at most {MAX_TEXT} characters, on one line."
+    return text, None
+
+
+def clean_field(field, value, asset_exists=None):
     """(clean value, error message or None) for one field."""
     if field.kind in ("int", "float"):
         number = _number(value, field.kind == "int")
@@ -144,7 +156,7 @@ def _clean_one(field, value, asset_exists):
         return number, None
     if field.kind == "bool":
         flag = _flag(value)
-        return (flag, None) if flag is not None else (None, "Choose on or off.")
+        return (flag, None) if flag is not None else (None, "Choose true or false (on or off).")
     if field.kind == "choice":
         if isinstance(value, str) and value.strip() in field.choices:
             return value.strip(), None
@@ -158,6 +170,8 @@ def _clean_one(field, value, asset_exists):
         return code, None
     if field.kind == "model":
         return _model(value)
+    if field.kind == "text":
+        return _text(value)
     if field.kind == "asset":
         if value is None or (isinstance(value, str) and not value.strip()):
             return None, None
@@ -172,8 +186,6 @@ def _clean_one(field, value, asset_exists):
 
 def parse_stage_list(value):
     """Stage numbers 1-7 from a list or '1,2' text: (sorted list, error or None)."""
-    from services.input_checks import ValidationError, parse_stages
-
     try:
         return parse_stages(value), None
     except ValidationError as exc:
@@ -206,7 +218,7 @@ def validate(data, asset_exists=None, partial=False):
         if value is None or (isinstance(value, str) and not value.strip()):
             values[field.name] = None  # not set: the configuration's value applies
             continue
-        clean, error = _clean_one(field, value, asset_exists)
+        clean, error = clean_field(field, value, asset_exists)
         if error:
             errors[field.name] = error
         else:

@@ -54,7 +54,7 @@ def finish_runs(live_server, timeout=30):
             Run.state.in_(ACTIVE_STATES))).all()
         for session_id in active:   # a waiting run is cancelled in the database: needs the context
             pipeline.cancel(session_id)
-    pipeline.manager.wait_idle(timeout)
+    pipeline.runner.wait_idle(timeout)
 
 
 def open_page(browser, base_url):

@@ -51,7 +51,7 @@ class LiveServer:
         self.thread.start()
 
     def stop(self):
-        self.app.extensions["pipeline"].manager.wait_idle(30)
+        self.app.extensions["pipeline"].runner.wait_idle(30)
         self.server.shutdown()
 
 

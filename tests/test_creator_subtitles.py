@@ -364,7 +364,8 @@ def stage_context(folder, whisper, options=None):
     from services.engine.cancel import CancelToken
     from services.engine.context import StageContext
 
-    return StageContext("s", "http://127.0.0.1/x", folder, options or {}, {"whisper": whisper},
+    # a run's options reach a stage folded into its settings (services/run_request.py)
+    return StageContext("s", "http://127.0.0.1/x", folder, {"whisper": {**whisper, **(options or {})}},
                         CancelToken(), QuietReporter())
 
 

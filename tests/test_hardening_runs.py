@@ -16,9 +16,10 @@ import requests
 from sqlalchemy import insert
 
 from services.engine.checkpoints import Checkpoints
-from services.engine.controller import PipelineController, RunSpec
+from services.engine.controller import PipelineController
+from services.engine.run_spec import RunSpec
 from services.engine.events import EventRecorder
-from services.engine.thread_runner import RunManager
+from services.engine.thread_runner import ThreadRunner
 from tests.conftest import FIXTURES, RecordingClient, cancel_during
 from tests.media_support import media_url
 from storage.database import db
@@ -59,7 +60,7 @@ def test_a_failure_while_ending_a_run_still_frees_its_slot(tmp_path):
             on_finished(controller)
         return PipelineController(spec, settings, recorder, store, on_finished=finished)
 
-    manager = RunManager(make, recorder, store, max_concurrent=1)
+    manager = ThreadRunner(make, recorder, store, max_concurrent=1)
     specs = [RunSpec(session_id=f"run{n}", url="http://127.0.0.1:9/none.mp4", stages=[1],
                      episode_dir=tmp_path / f"episode{n}") for n in range(2)]
     assert [manager.submit(spec) for spec in specs] == ["started", "queued"]

@@ -119,7 +119,7 @@ class Reporter:
 
 
 def run_stage(folder, reporter=None, cancel=None):
-    ctx = StageContext("test", "http://example.invalid/", folder, {}, SETTINGS,
+    ctx = StageContext("test", "http://example.invalid/", folder, SETTINGS,
                        cancel or CancelToken(), reporter or Reporter())
     outputs = quality_packaging.run(ctx)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -270,7 +270,7 @@ def test_parsing_srt_and_coverage():
 
 def test_parameters_follow_the_inputs_without_reading_the_audio(copy_of):
     folder = copy_of()
-    ctx = StageContext("t", "", folder, {}, SETTINGS, CancelToken(), Reporter())
+    ctx = StageContext("t", "", folder, SETTINGS, CancelToken(), Reporter())
     first = quality_packaging.parameters(ctx)
     assert first["version"] == 1 and first["target"] == [-16.0, -1.5]
     assert quality_packaging.parameters(ctx) == first

@@ -11,7 +11,9 @@ from services.engine.checkpoints import Checkpoints, list_files, remove_new_file
 from services.media.ffmpeg import MediaError, probe, run_ffmpeg
 from services.engine.run_logs import bound_to_run, current_run, start_thread
 from services.media.subtitles import to_srt, to_text, to_vtt
-from services.input_checks import ValidationError, default_episode_name, episode_directory, parse_stages
+from services.input_checks import ValidationError
+from services.run_request import default_episode_name, episode_directory
+from services.stages import parse_stages
 from services.config.loading import ConfigError, environment_overrides, load_settings
 from orchestration.log_stream import RunLogHandler
 

@@ -24,14 +24,14 @@ def prefers_creator_subtitles(settings):
     return (settings.get("whisper") or {}).get("prefer_creator_subtitles") is True
 
 
-def subtitle_request(settings, options):
+def subtitle_request(settings):
     """{"language": code or None} when the run prefers the creator's subtitles, else None.
 
     The language is the run's whisper language (None: English first, then any).
     """
     if not prefers_creator_subtitles(settings):
         return None
-    language = options.get("language") or (settings.get("whisper") or {}).get("language")
+    language = (settings.get("whisper") or {}).get("language")
     return {"language": language if isinstance(language, str) and language.strip() else None}
 
 

@@ -19,12 +19,11 @@ class StageError(Exception):
 class StageContext:
     """Handed to `stage.run(ctx)`. Reporting goes to the controller, which owns timing."""
 
-    def __init__(self, session_id, url, episode_dir, options, settings, cancel, reporter):
+    def __init__(self, session_id, url, episode_dir, settings, cancel, reporter):
         self.session_id = session_id
         self.url = url
         self.episode_dir = Path(episode_dir)
-        self.options = options
-        self.settings = settings
+        self.settings = settings   # the run's checked settings: all a stage reads of the request
         self.cancel = cancel
         self._reporter = reporter
         self.log = logging.getLogger("pipeline")

@@ -1,20 +1,20 @@
 """Runs one pipeline run: its selected stages in order, in a background thread.
 
-The controller owns ordering, checkpoints, cancel, timing and state changes. It reports
-through an event recorder (numbered events) and a run store (run and stage rows).
+The controller owns ordering, checkpoints, cancel and timing. It reports through an event
+recorder (numbered events) and a run store (stage rows); the run's own state changes go
+through services/engine/lifecycle.py.
 """
 import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from services.engine import events
 from services.engine.cancel import Cancelled, CancelToken
 from services.engine.checkpoints import Checkpoints, list_files, list_outputs, remove_new_files
 from services.engine.context import StageContext, StageError
 from services.engine.estimation import Estimator
+from services.engine.lifecycle import WAITING_MESSAGE, RunLifecycle
 from services.media.ffmpeg import MediaError
 from services.engine.progress import ProgressTracker
 from services.engine.run_logs import bound_to_run
@@ -24,23 +24,6 @@ log = logging.getLogger("pipeline")
 
 TICK_SECONDS = 0.1        # at most ~10 progress events a second
 HEARTBEAT_SECONDS = 0.8   # at least one progress event a second while a stage runs (with margin)
-WAITING_MESSAGE = "Segments proposed: review them, then Continue"
-
-
-@dataclass
-class RunSpec:
-    """What to run: the validated request of one run."""
-
-    session_id: str
-    url: str
-    stages: list
-    episode_dir: Path
-    options: dict = field(default_factory=dict)
-    preset: str = "default"
-    done_stages: tuple = ()  # stages this run already completed (when it is resumed)
-    settings: dict = None    # the run's effective settings (config + preset + overrides)
-    elapsed_before: float = 0.0   # working seconds of earlier passes (resumed or continued)
-    progress_floor: float = 0.0   # overall progress already shown, never shown lower
 
 
 class AwaitingSelection(Exception):
@@ -55,6 +38,7 @@ class PipelineController:
         self.settings = spec.settings or settings
         self.recorder = recorder
         self.store = store
+        self.lifecycle = RunLifecycle(store, recorder)
         self.cancel_token = CancelToken()
         self.on_finished = on_finished
         self.definitions = [get_stage(number) for number in spec.stages]
@@ -166,8 +150,7 @@ class PipelineController:
         try:
             self.spec.episode_dir.mkdir(parents=True, exist_ok=True)
             self.state = "running"
-            self.store.update_run(session_id, state="running",
-                                  started=not self.spec.elapsed_before)
+            self.lifecycle.start(session_id, first=not self.spec.elapsed_before)
             self._load_known_media()
             log.info("Run started: stages %s on %s", self.spec.stages, self.spec.url)
             ticker.start()
@@ -198,18 +181,8 @@ class PipelineController:
         final = "failed" if status in ("completed", "awaiting_selection") else status
         message = error or f"The end of the run could not be recorded: {type(exc).__name__}: {exc}"
         self.state = final
-        steps = (
-            lambda: self.store.update_run(self.spec.session_id, state=final, finished=True,
-                                          error=message),
-            lambda: self._emit(events.COMPLETION, {"status": final, "outputs": [],
-                                                   "duration": round(self.tracker.elapsed(), 2),
-                                                   "error": message}),
-        )
-        for step in steps:
-            try:
-                step()
-            except Exception:
-                log.error("Could not record the run's final state", exc_info=True)
+        self.lifecycle.finish_anyway(self.spec.session_id, final, message,
+                                     self.tracker.elapsed(), log)
 
     def _review_wanted(self):
         return bool((self.settings.get("segments") or {}).get("review"))
@@ -230,7 +203,7 @@ class PipelineController:
     def _run_stage(self, index, definition):
         session_id = self.spec.session_id
         previous = self.tracker.stage
-        ctx = StageContext(session_id, self.spec.url, self.spec.episode_dir, self.spec.options,
+        ctx = StageContext(session_id, self.spec.url, self.spec.episode_dir,
                            self.settings, self.cancel_token, self)
         parameters = definition.parameters_for(ctx)
         checkpoints = Checkpoints(self.spec.episode_dir)
@@ -247,7 +220,7 @@ class PipelineController:
                                 parameters=parameters)
         started = time.monotonic()
 
-        reused = None if self.spec.options.get("force") else checkpoints.reusable(definition.key,
+        reused = None if self.spec.force else checkpoints.reusable(definition.key,
                                                                                    parameters)
         if reused is not None:
             log.info("%s: reusing outputs of an earlier run (%s)", definition.name, ", ".join(reused))
@@ -305,16 +278,12 @@ class PipelineController:
     def _await_selection(self):
         """Stop here until the user confirms a selection; the run's slot is given back."""
         session_id = self.spec.session_id
-        message = WAITING_MESSAGE
         with self.lock:
             self.state = "awaiting_selection"
-            self.tracker.complete("awaiting_selection", message)
-            payload = self.tracker.payload()
-            payload["review_url"] = f"/runs/{session_id}/segments"
-            self._emit_pair(payload)
-        self.store.update_run(session_id, state="awaiting_selection", waiting=True,
-                              progress=self.tracker.overall)
-        log.info("%s; the run waits at %s", message, payload["review_url"])
+            self.tracker.complete("awaiting_selection", WAITING_MESSAGE)
+            self.lifecycle.await_selection(session_id, self.tracker.title, self.tracker.overall,
+                                           self.tracker.elapsed())
+        log.info("%s; the run waits at /runs/%s/segments", WAITING_MESSAGE, session_id)
 
     def _finish(self, status, error):
         session_id = self.spec.session_id
@@ -328,13 +297,6 @@ class PipelineController:
             self.tracker.complete(status, messages[status])
             payload = self.tracker.payload()
             payload["error"] = error
-            self._emit_pair(payload)
-        self.store.update_run(session_id, state=status, finished=True, error=error,
-                              progress=self.tracker.overall)
+            self.lifecycle.finish(session_id, status, payload, list_outputs(self.spec.episode_dir),
+                                  self.tracker.elapsed())
         log.info("%s", messages[status])
-        self._emit(events.COMPLETION, {
-            "status": status,
-            "outputs": list_outputs(self.spec.episode_dir),
-            "duration": round(self.tracker.elapsed(), 2),
-            "error": error,
-        })

@@ -1,11 +1,12 @@
-"""Starts runs, keeps at most `max_concurrent` running, queues the rest, and cancels."""
+"""The thread runner: runs in this process's threads, at most `max_concurrent` at a time,
+the rest queued in order (services/engine/runner.py is the interface it implements)."""
 import threading
 from collections import OrderedDict
 
-from services.engine import events
+from services.engine.lifecycle import RunLifecycle
 
 
-class RunManager:
+class ThreadRunner:
     """The live runs of this process.
 
     `make_controller(spec, on_finished)` builds a PipelineController for a RunSpec.
@@ -15,6 +16,7 @@ class RunManager:
         self.make_controller = make_controller
         self.recorder = recorder
         self.store = store
+        self.lifecycle = RunLifecycle(store, recorder)
         self.max_concurrent = max(1, int(max_concurrent))
         self.running = {}
         self.queued = OrderedDict()
@@ -114,10 +116,7 @@ class RunManager:
             spec = self.queued.pop(session_id, None)
         if spec is None:
             return None
-        self.store.update_run(session_id, state="cancelled", finished=True)
-        self.recorder.emit(session_id, events.COMPLETION,
-                           {"status": "cancelled", "outputs": [], "duration": 0.0, "error": None})
-        self.recorder.forget(session_id)
+        self.lifecycle.cancel_queued(session_id)
         return "cancelled"
 
     def wait_idle(self, timeout=None):

@@ -1,7 +1,9 @@
 """The seven pipeline stages: keys, names, sub-stages and (where built) their work."""
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from services.input_checks import ValidationError
 from services.stages import (audio_production, content_analysis, media_extraction,
                              quality_packaging, segment_selection, summary_generation,
                              transcription)
@@ -107,8 +109,43 @@ STAGES = (
 )
 
 STAGES_BY_NUMBER = {stage.number: stage for stage in STAGES}
+STAGE_TEXT = re.compile(r"[0-9]{1,3}", re.ASCII)   # str.isdigit() also takes "²", which int() refuses
 
 
 def get_stage(number):
     """The stage with this number (1-7)."""
     return STAGES_BY_NUMBER[number]
+
+
+def parse_stages(value):
+    """A sorted list of distinct, implemented stage numbers from a list or '1,2' text."""
+    if value is None or value == "" or value == []:
+        raise ValidationError("selected_stages", "Select at least one stage.", "required")
+    if isinstance(value, str):
+        items = [item.strip() for item in value.split(",") if item.strip()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise ValidationError("selected_stages", "selected_stages must be a list of stage numbers.")
+    numbers = set()
+    for item in items:
+        if isinstance(item, bool):
+            raise ValidationError("selected_stages", "Stage numbers are whole numbers from 1 to 7.")
+        if isinstance(item, str) and STAGE_TEXT.fullmatch(item.strip()):
+            item = int(item.strip())
+        if not isinstance(item, int):
+            raise ValidationError("selected_stages", "Stage numbers are whole numbers from 1 to 7.")
+        if item not in STAGES_BY_NUMBER:
+            shown = f"stage {item}" if abs(item) < 1000 else "such stage"
+            raise ValidationError("selected_stages", f"There is no {shown}; stages are 1 to 7.",
+                                  "out_of_range")
+        numbers.add(item)
+    if not numbers:
+        raise ValidationError("selected_stages", "Select at least one stage.", "required")
+    for number in sorted(numbers):
+        stage = STAGES_BY_NUMBER[number]
+        if not stage.implemented:
+            raise ValidationError("selected_stages",
+                                  f"Stage {number} ({stage.name}) is not available yet.",
+                                  "not_implemented")
+    return sorted(numbers)

@@ -34,11 +34,8 @@ FORMATS = ("m4a", "mp3")
 
 
 def settings_of(ctx):
-    """The `production` settings over their defaults, with this run's `episode_mode` option."""
-    section = {**DEFAULTS, **(ctx.settings.get("production") or {})}
-    if ctx.options.get("episode_mode") in MODES:
-        section["episode_mode"] = ctx.options["episode_mode"]
-    return section
+    """The `production` settings over their defaults."""
+    return {**DEFAULTS, **(ctx.settings.get("production") or {})}
 
 
 def _assets_folder(ctx):

@@ -32,7 +32,7 @@ def parameters(ctx):
     """What decides whether an earlier extraction can be reused: the URL, and the creator's
     subtitles when the run asks for them."""
     params = {"url": ctx.url}
-    request = subtitle_request(ctx.settings, ctx.options)
+    request = subtitle_request(ctx.settings)
     if request is not None:
         params["creator_subtitles"] = request
     return params
@@ -51,11 +51,9 @@ def recognising_extractor(url):
 def _worker_settings(ctx):
     """The `download` settings (with this run's format, when it names one) for the worker."""
     section = dict(ctx.settings.get("download") or {})
-    if isinstance(ctx.options.get("format"), str) and ctx.options["format"].strip():
-        section["format"] = ctx.options["format"]
     return {DOWNLOAD_SETTINGS_ENV: json.dumps({
         "download": section, "data_dir": ctx.settings.get("data_dir"),
-        "creator_subtitles": subtitle_request(ctx.settings, ctx.options)})}
+        "creator_subtitles": subtitle_request(ctx.settings)})}
 
 
 def _download(ctx):

@@ -46,12 +46,10 @@ DECODING_SWITCHES = (
 )
 
 
-def _switch(ctx, whisper, name, unset):
-    """A per-run option (`ctx.options`) wins over the whisper setting."""
-    value = ctx.options.get(name)
-    if value is None:
-        value = whisper.get(name)
-    return unset if value is None else bool(value)
+def _switch(whisper, name, unset):
+    """A decoding switch from the run's whisper settings (checked booleans; None: unset)."""
+    value = whisper.get(name)
+    return unset if value is None else value is True
 
 
 def parameters(ctx):
@@ -61,11 +59,11 @@ def parameters(ctx):
         "model": whisper.get("model", "bundled"),
         "compute_type": whisper.get("compute_type", "int8"),
         "beam_size": int(whisper.get("beam_size", 5)),
-        "language": ctx.options.get("language") or whisper.get("language"),
+        "language": whisper.get("language"),
     }
     for name, unset, _ in DECODING_SWITCHES:
-        params[name] = _switch(ctx, whisper, name, unset)
-    if subtitle_request(ctx.settings, ctx.options) is not None:
+        params[name] = _switch(whisper, name, unset)
+    if subtitle_request(ctx.settings) is not None:
         params["prefer_creator_subtitles"] = True
         params["creator_subtitles"] = input_fingerprint(ctx.episode_dir, SUBTITLE_FILE)
     return params
@@ -74,7 +72,7 @@ def parameters(ctx):
 def _creator_cues(ctx, duration):
     """(language, cues within the audio's `duration`) of the creator's subtitles when the run
     prefers them and they can be used, else None (the reason is logged)."""
-    request = subtitle_request(ctx.settings, ctx.options)
+    request = subtitle_request(ctx.settings)
     if request is None:
         return None
     path = ctx.path(SUBTITLE_FILE)

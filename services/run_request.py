@@ -1,0 +1,221 @@
+"""The one request checker: what a client sends to start a run becomes a checked run.
+
+Every way of starting a run (the dashboard's form, JSON over HTTP, `run.py process`, a batch
+entry, "Re-run with a new selection") comes through `check_run_request`. It checks the URL,
+the stages, the episode folder and the preset, and normalises every option once: a preset
+field laid over the preset, a run-only option (decoding switches, the download format) laid
+over its setting. The stages read only the run's settings that come out of here.
+"""
+import hashlib
+import re
+import uuid
+from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from services import presets
+from services.engine.run_spec import RunSpec
+from services.input_checks import ValidationError, validate_url
+from services.stages import STAGES_BY_NUMBER, get_stage, parse_stages
+
+MAX_OPTIONS = 50
+MAX_EPISODE_NAME = 120
+_EPISODE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
+DEFAULT_STAGES = [1, 2]
+FORCE = "force"   # redo every selected stage instead of reusing earlier outputs
+# Options a run may set beside the preset fields: each sets one setting, like a preset field.
+RUN_ONLY_FIELDS = (
+    presets.Field("condition_on_previous_text", "bool", ("whisper", "condition_on_previous_text"),
+                  "Condition on the previous text"),
+    presets.Field("temperature_fallback", "bool", ("whisper", "temperature_fallback"),
+                  "Temperature fallback"),
+    presets.Field("word_timestamps", "bool", ("whisper", "word_timestamps"), "Word timestamps"),
+    presets.Field("format", "text", ("download", "format"), "Download format"),
+)
+RUN_ONLY_BY_NAME = {field.name: field for field in RUN_ONLY_FIELDS}
+OPTION_NAMES = (*presets.FIELDS_BY_NAME, *RUN_ONLY_BY_NAME, FORCE)
+
+
+class CheckedRun(NamedTuple):
+    """A run request that passed every check: what to run, its folder's name, and the preset
+    fields it runs with (stored with the run, shown on its page)."""
+
+    spec: RunSpec
+    episode_name: str
+    effective: dict
+
+
+class PresetSource(NamedTuple):
+    """Where the checker finds presets and assets (the database and the data folder)."""
+
+    by_name: object       # name -> preset (with .name, .stages, .settings) or None
+    names: object         # () -> the names of every preset
+    asset_exists: object  # file name -> bool
+
+
+def default_episode_name(url):
+    """A stable folder name for a URL, so a later run of the same URL reuses its outputs."""
+    tail = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", tail.rsplit(".", 1)[0]).strip("-._")[:40]
+    digest = hashlib.sha1(url.encode("utf-8")).hexdigest()[:8]
+    return f"{stem}-{digest}" if stem else f"episode-{digest}"
+
+
+def episode_directory(episodes_root, value, url):
+    """The episode folder for a run, confined under `episodes_root` (no `..`, no escape)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        value = default_episode_name(url)
+    if not isinstance(value, str):
+        raise ValidationError("episode_directory", "episode_directory must be a folder name.")
+    name = value.strip()
+    if len(name) > MAX_EPISODE_NAME:
+        raise ValidationError("episode_directory",
+                              f"The folder name is longer than {MAX_EPISODE_NAME} characters.")
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        raise ValidationError("episode_directory", "Give a folder name, not an absolute path.",
+                              "absolute_path")
+    parts = name.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ValidationError("episode_directory", "The folder name must not contain '..' or "
+                              "empty parts.", "path_traversal")
+    if not all(_EPISODE_PART.match(part) for part in parts):
+        raise ValidationError("episode_directory",
+                              "Use letters, digits, spaces, '.', '_' and '-' in folder names.")
+    root = Path(episodes_root).resolve()
+    target = (root / name).resolve()
+    if target != root and root not in target.parents:
+        raise ValidationError("episode_directory", "The folder must stay inside the episodes "
+                              "folder.", "path_traversal")
+    return name, target
+
+
+def check_options(options, asset_exists=None):
+    """The run's options, each normalised once: (preset field values, run-only values, force).
+
+    A boolean takes true or false (JSON booleans, or the words true/false and the form's
+    on/off); anything else, and any unknown name, is a ValidationError naming the option.
+    """
+    if options is None:
+        options = {}
+    if not isinstance(options, dict) or len(options) > MAX_OPTIONS:
+        raise ValidationError("options", f"options must be an object of at most {MAX_OPTIONS} "
+                              "settings.")
+    for name in options:
+        if name not in OPTION_NAMES:
+            raise ValidationError(f"options.{str(name)[:60]}", "There is no such option; the "
+                                  f"options are: {', '.join(OPTION_NAMES)}.", "invalid_option")
+    preset_part = {k: v for k, v in options.items() if k in presets.FIELDS_BY_NAME}
+    fields, errors = presets.validate(preset_part, asset_exists, partial=True)
+    run_only = {}
+    for name, value in options.items():
+        field = RUN_ONLY_BY_NAME.get(name) or (
+            presets.Field(FORCE, "bool", (), "Force") if name == FORCE else None)
+        if field is None or value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        clean, error = presets.clean_field(field, value, asset_exists)
+        if error:
+            errors[name] = error
+        else:
+            run_only[name] = clean
+    if errors:
+        name, message = next(iter(errors.items()))
+        raise ValidationError(f"options.{name}", message, "invalid_option")
+    return fields, run_only, bool(run_only.pop(FORCE, False))
+
+
+def stored_options(fields, run_only, force):
+    """The checked options as they are stored with the run (what a resume reads back)."""
+    stored = {name: value for name, value in {**fields, **run_only}.items() if value is not None}
+    return {**stored, FORCE: True} if force else stored
+
+
+def run_settings(config, effective, options=None):
+    """A run's settings: the configuration, its preset fields, then its run-only options.
+
+    `options` are a run's stored options; any that no longer pass the checks are left out."""
+    settings = presets.apply(config, effective)
+    try:
+        _fields, run_only, _force = check_options(
+            {k: v for k, v in (options or {}).items() if k in RUN_ONLY_BY_NAME})
+    except ValidationError:
+        run_only = {}
+    for name, value in run_only.items():
+        section, key = RUN_ONLY_BY_NAME[name].path
+        settings.setdefault(section, {})[key] = value
+    return settings
+
+
+def _preset(name, source):
+    """The named preset (None for "default": the configuration as it is), or ValidationError."""
+    if name in (None, "", "default"):
+        return None
+    preset = source.by_name(name) if isinstance(name, str) else None
+    if preset is None:
+        known = ", ".join(source.names()) or "none yet"
+        raise ValidationError("preset", f"There is no preset named {str(name)[:80]!r}; the "
+                              f"presets are: {known}.", "unknown_preset")
+    return preset
+
+
+def _effective(config, preset, fields, asset_exists):
+    """The preset fields a run uses: configuration, then preset, then the run's overrides."""
+    layers = [preset.settings if preset else {}, fields]
+    effective = presets.field_values(presets.apply(config, *layers))
+    for field in presets.FIELDS:
+        name = effective.get(field.name)
+        if field.kind == "asset" and name and not asset_exists(name):
+            where = f"The preset '{preset.name}'" if preset else "The configuration"
+            raise ValidationError("preset", f"{where} uses the audio file '{name}' as its "
+                                  f"{field.label.lower()}, but it is no longer among the "
+                                  "assets; upload it again or edit the preset.", "missing_asset")
+    return effective
+
+
+def check_inputs(stages, folder):
+    """Each stage's inputs must come from an earlier selected stage or the episode folder."""
+    produced = set()
+    for number in stages:
+        stage = get_stage(number)
+        for needed in stage.requires:
+            if needed not in produced and not (folder / needed).is_file():
+                maker = next(s for s in STAGES_BY_NUMBER.values() if needed in s.outputs)
+                raise ValidationError(
+                    "selected_stages",
+                    f"Stage {number} ({stage.name}) needs {needed}; select stage "
+                    f"{maker.number} ({maker.name}) too, or use an episode folder that has it.",
+                    "missing_input")
+        produced.update(stage.outputs)
+
+
+def check_run_request(data, config, episodes_root, source):
+    """A CheckedRun from raw request data (JSON object, form or CLI), or ValidationError."""
+    if not isinstance(data, dict):
+        raise ValidationError("body", "Send a JSON object or a form.", "invalid_body")
+    url = validate_url(data.get("youtube_url"),
+                       bool(config["limits"].get("block_private_networks")))
+    preset = _preset(data.get("preset"), source)
+    stages_value = data.get("selected_stages")
+    if stages_value is None:
+        stages_value = preset.stages if preset else DEFAULT_STAGES
+    stages = parse_stages(stages_value)
+    name, folder = episode_directory(episodes_root, data.get("episode_directory"), url)
+    fields, run_only, force = check_options(data.get("options"), source.asset_exists)
+    effective = _effective(config, preset, fields, source.asset_exists)
+    check_inputs(stages, folder)
+    options = stored_options(fields, run_only, force)
+    spec = RunSpec(session_id=uuid.uuid4().hex, url=url, stages=stages, episode_dir=folder,
+                   options=options, preset=preset.name if preset else "default",
+                   settings=run_settings(config, effective, options), force=force)
+    return CheckedRun(spec, name, effective)
+
+
+def reselection(run, config, episodes_root):
+    """The CheckedRun of "Re-run with a new selection" of a stored run: stage 4 again (reusing
+    stages 1-3 of its episode) and its later stages, waiting for the user's selection."""
+    effective = dict(run.settings or presets.field_values(config), review_segments=True)
+    options = {k: v for k, v in (run.options or {}).items() if k != FORCE}
+    spec = RunSpec(session_id=uuid.uuid4().hex, url=run.url,
+                   stages=sorted({4} | {n for n in run.selected_stages if n > 4}),
+                   episode_dir=Path(episodes_root) / run.episode_dir, preset=run.preset,
+                   options=options, settings=run_settings(config, effective, options))
+    return CheckedRun(spec, run.episode_dir, effective)
