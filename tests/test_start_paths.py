@@ -1,0 +1,114 @@
+"""Every way of starting a run goes through one locked path (Pipeline.start_checked): the
+duplicate check, the queue limit and the stored state are the same for /pipeline/execute,
+"Re-run with a new selection", batches and `run.py process`."""
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.segment_support import make_run
+
+ROOT = Path(__file__).resolve().parent.parent
+ENDED = ("completed", "failed", "cancelled", "interrupted", "awaiting_selection")
+
+
+def _wait_ended(client, session_id, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snapshot = client.get(f"/api/pipeline/status/{session_id}").get_json()
+        if snapshot["state"] in ENDED:
+            return snapshot
+        time.sleep(0.2)
+    raise AssertionError(f"run {session_id} did not end within {timeout} s")
+
+
+@pytest.fixture
+def full_queue(app, monkeypatch):
+    """The runner reports as many queued runs as the limit allows."""
+    pipeline = app.extensions["pipeline"]
+    monkeypatch.setitem(pipeline.settings["limits"], "max_queued_runs", 3)
+    monkeypatch.setattr(pipeline.runner, "queued_count", lambda: 3)
+    return pipeline
+
+
+def test_a_new_selection_is_refused_when_the_queue_is_full(app, client, full_queue):
+    session_id = make_run(app, state="completed")
+    answer = client.post(f"/api/pipeline/reselect/{session_id}")
+    assert answer.status_code == 429
+    assert answer.get_json()["error"]["code"] == "queue_full"
+
+
+def test_a_new_selection_of_a_live_duplicate_gives_its_id(app, client, monkeypatch):
+    pipeline = app.extensions["pipeline"]
+    session_id = make_run(app, state="completed")
+    live = "f" * 32
+    monkeypatch.setattr(pipeline.runner, "find_active",
+                        lambda url, stages: (live, "queued") if list(stages) == [4] else None)
+    answer = client.post(f"/api/pipeline/reselect/{session_id}")
+    assert answer.status_code == 202
+    assert answer.get_json()["session_id"] == live
+
+
+def test_a_run_is_refused_when_the_queue_is_full(client, full_queue, media_server):
+    answer = client.post("/pipeline/execute", json={"youtube_url": f"{media_server}/speech.mp4",
+                                                    "selected_stages": [1]})
+    assert answer.status_code == 429
+
+
+def test_vad_filter_off_reaches_stage_2_as_off(app, client, speech_url):
+    """The checked option, not the raw text, decides the transcription's parameters."""
+    answer = client.post("/pipeline/execute", json={
+        "youtube_url": speech_url, "selected_stages": [1, 2], "episode_directory": "vad-off",
+        "options": {"vad_filter": "off", "condition_on_previous_text": "false", "force": True}})
+    assert answer.status_code == 202, answer.get_json()
+    session_id = answer.get_json()["session_id"]
+    assert _wait_ended(client, session_id)["state"] == "completed"
+    from storage.database import db
+    from storage.models import Run
+
+    with app.app_context():
+        run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
+        parameters = next(s.parameters for s in run.stage_runs if s.stage == 2)
+    assert parameters["vad_filter"] is False
+    assert parameters["condition_on_previous_text"] is False
+
+
+SPY = """
+import sys
+import run
+from services.engine.thread_runner import ThreadRunner
+from orchestration.pipeline import Pipeline
+
+calls = []
+start_checked = Pipeline.start_checked
+def spy(self, checked, state="queued"):
+    calls.append(checked.spec.stages)
+    return start_checked(self, checked, state)
+Pipeline.start_checked = spy
+if sys.argv[1] == "full":
+    ThreadRunner.queued_count = lambda self: 10 ** 6
+code = run.main(sys.argv[2:])
+print("start_checked calls:", calls, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def _cli(mode, data_dir, *args):
+    return subprocess.run([sys.executable, "-c", SPY, mode, "--data-dir", str(data_dir),
+                           "process", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180)
+
+
+def test_the_command_line_starts_through_the_locked_path(tmp_path, media_server):
+    result = _cli("spy", tmp_path, f"{media_server}/speech.mp4", "--stages", "1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "start_checked calls: [[1]]" in result.stderr
+
+
+def test_the_command_line_keeps_the_queue_limit(tmp_path, media_server):
+    result = _cli("full", tmp_path, f"{media_server}/speech.mp4", "--stages", "1")
+    assert result.returncode != 0
+    assert "already waiting" in result.stderr
+    assert not list((tmp_path / "episodes").glob("*/source.*"))
