@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from services.engine.context import StageError
+from services.input_checks import check_resolved
 from services.download.creator_subtitles import SUBTITLE_FILE, subtitle_request
 from services.formatting import human_bytes
 from services.download.limits import limit_error
@@ -118,19 +119,22 @@ def _heatmap(heatmap):
     return result
 
 
-def run(ctx):
-    """Download the media and make `audio.wav` (16 kHz mono) and `audio_hq.flac`."""
-    ctx.sub_stage("Validating URL")
+def _check_url(ctx):
+    """The URL has a yt-dlp extractor and its host resolves to an address that may be fetched."""
     extractor = recognising_extractor(ctx.url)
     if extractor is None:
         raise StageError("yt-dlp does not recognise this URL.")
     ctx.log.info("URL handled by the yt-dlp extractor '%s'", extractor)
-    from services.input_checks import check_resolved  # validation imports the stages
-
     refused = check_resolved(urlsplit(ctx.url).hostname or "",
                              bool((ctx.settings.get("limits") or {}).get("block_private_networks")))
     if refused:
         raise StageError(refused, "refused_address")
+
+
+def run(ctx):
+    """Download the media and make `audio.wav` (16 kHz mono) and `audio_hq.flac`."""
+    ctx.sub_stage("Validating URL")
+    _check_url(ctx)
 
     ctx.sub_stage("Fetching metadata")
     ctx.path(SUBTITLE_FILE).unlink(missing_ok=True)  # from an earlier download
