@@ -115,6 +115,8 @@ def reselect(session_id):
         result = _pipeline().reselect(session_id) if len(session_id) <= SESSION_ID_LENGTH else None
     except ResumeRefused as exc:
         return api_error(409, "no_selection", str(exc), "session_id")
+    except QueueFull as exc:
+        return api_error(429, "queue_full", str(exc), None)
     if result is None:
         return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
     status, new_id = result

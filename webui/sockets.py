@@ -65,88 +65,109 @@ def _last_seq(data, **ids):
     return last_seq
 
 
+def _connect(auth=None):
+    """Refuse a connection from an unknown host, or without the access token when one is set."""
+    if not host_allowed(request.headers.get("Host"), current_app.extensions["allowed_hosts"]):
+        raise ConnectionRefusedError("unknown host")   # DNS rebinding (webui/hosts.py)
+    if not configured_token():
+        return True
+    sent = auth.get("token") if isinstance(auth, dict) else None
+    if session.get("authorized") or token_matches(sent) or token_matches(request.args.get("token")):
+        return True
+    raise ConnectionRefusedError("unauthorized")
+
+
+def _replay_from_workers(pipeline, session_id, last_seq):
+    """Join the run's room, then send every stored event after `last_seq` (runner: rq)."""
+    # Events come from worker processes, which this process's run lock does not order: join
+    # the room first, then replay everything stored after last_seq. An event may then come
+    # twice or ahead of the replay; clients keep one per seq, in seq order, and fetch a gap
+    # from /api/pipeline/events (static/js/live-client.js).
+    join_room(room_for(session_id))
+    for kind, event in pipeline.store.events_since(session_id, last_seq):
+        emit(kind, event)
+
+
+def _replay_in_process(pipeline, session_id, last_seq, known):
+    """Send the stored events after `last_seq`, then join the run's room under its lock."""
+    # The stored events up to the snapshot are sent without the run's lock, so a long replay
+    # never holds up the run; the lock is taken only to send what came since and to join the
+    # room, so no event is missed or sent twice.
+    for kind, event in pipeline.store.events_since(session_id, last_seq, until=known):
+        emit(kind, event)
+    with pipeline.recorder.locked(session_id):
+        for kind, event in pipeline.store.events_since(session_id, max(last_seq, known)):
+            emit(kind, event)
+        join_room(room_for(session_id))
+
+
+def _subscribe(data=None):
+    """Send a run's snapshot and the events after `last_seq`, then its live events."""
+    subscription = _subscription(data)
+    if subscription is None:
+        return
+    session_id, last_seq = subscription
+    pipeline = current_app.extensions["pipeline"]
+    snapshot = pipeline.snapshot(session_id)   # None for an unknown run: no lock is made
+    if snapshot is None:
+        _error("unknown_run", "There is no run with this session_id.", "session_id",
+               session_id=session_id)
+        return
+    emit(events.SNAPSHOT, snapshot)
+    if pipeline.rq is not None:
+        _replay_from_workers(pipeline, session_id, last_seq)
+    else:
+        _replay_in_process(pipeline, session_id, last_seq, snapshot["last_seq"])
+
+
+def _unsubscribe(data=None):
+    """Stop sending a run's live events to this client."""
+    session_id = _session_id(data)
+    if session_id is not None:
+        leave_room(room_for(session_id))
+
+
+def _cancel(data=None):
+    """Cancel a run and answer with its status."""
+    session_id = _session_id(data)
+    if session_id is None:
+        return
+    status = current_app.extensions["pipeline"].cancel(session_id)
+    if status is None:
+        _error("unknown_run", "There is no run with this session_id.", "session_id",
+               session_id=session_id)
+        return
+    emit("cancel_result", {"session_id": session_id, "status": status})
+
+
+def _ping(data=None):
+    """Answer with the client's `t` (when it is plain JSON) and the server's time."""
+    sent = data.get("t") if isinstance(data, dict) else None
+    if isinstance(sent, bool) or not isinstance(sent, (int, float, str, type(None))):
+        sent = None
+    elif isinstance(sent, float) and not math.isfinite(sent):
+        sent = None   # NaN and infinities are not JSON a browser can read
+    emit("pong", {"t": sent, "server_time": utc_timestamp(), "server_epoch": time.time()})
+
+
+def _on_error(exc):
+    """Log a handler's failure and tell the client the message was not handled."""
+    log.error("Socket.IO handler failed", exc_info=exc)
+    _error("server_error", "The message could not be handled.")
+
+
 def register_handlers(socketio):
     """Attach the handlers to `socketio` and broadcast recorded events to run rooms."""
 
     def broadcast(kind, event):
         socketio.emit(kind, event, to=room_for(event["session_id"]))
 
-    @socketio.on("connect")
-    def connect(auth=None):
-        if not host_allowed(request.headers.get("Host"), current_app.extensions["allowed_hosts"]):
-            raise ConnectionRefusedError("unknown host")   # DNS rebinding (webui/hosts.py)
-        if not configured_token():
-            return True
-        sent = auth.get("token") if isinstance(auth, dict) else None
-        if session.get("authorized") or token_matches(sent) or token_matches(request.args.get("token")):
-            return True
-        raise ConnectionRefusedError("unauthorized")
-
-    @socketio.on("subscribe")
-    def subscribe(data=None):
-        subscription = _subscription(data)
-        if subscription is None:
-            return
-        session_id, last_seq = subscription
-        pipeline = current_app.extensions["pipeline"]
-        snapshot = pipeline.snapshot(session_id)   # None for an unknown run: no lock is made
-        if snapshot is None:
-            _error("unknown_run", "There is no run with this session_id.", "session_id",
-                   session_id=session_id)
-            return
-        emit(events.SNAPSHOT, snapshot)
-        if pipeline.rq is not None:
-            # Events come from worker processes, which this process's run lock does not
-            # order: join the room first, then replay everything stored after last_seq. An
-            # event may then come twice or ahead of the replay; clients keep one per seq, in
-            # seq order, and fetch a gap from /api/pipeline/events (static/js/live-client.js).
-            join_room(room_for(session_id))
-            for kind, event in pipeline.store.events_since(session_id, last_seq):
-                emit(kind, event)
-            return
-        # The stored events up to the snapshot are sent without the run's lock, so a long
-        # replay never holds up the run; the lock is taken only to send what came since and
-        # to join the room, so no event is missed or sent twice.
-        known = snapshot["last_seq"]
-        for kind, event in pipeline.store.events_since(session_id, last_seq, until=known):
-            emit(kind, event)
-        with pipeline.recorder.locked(session_id):
-            for kind, event in pipeline.store.events_since(session_id, max(last_seq, known)):
-                emit(kind, event)
-            join_room(room_for(session_id))
-
-    @socketio.on("unsubscribe")
-    def unsubscribe(data=None):
-        session_id = _session_id(data)
-        if session_id is not None:
-            leave_room(room_for(session_id))
-
-    @socketio.on("cancel")
-    def cancel(data=None):
-        session_id = _session_id(data)
-        if session_id is None:
-            return
-        status = current_app.extensions["pipeline"].cancel(session_id)
-        if status is None:
-            _error("unknown_run", "There is no run with this session_id.", "session_id",
-                   session_id=session_id)
-            return
-        emit("cancel_result", {"session_id": session_id, "status": status})
-
-    @socketio.on("ping")
-    def ping(data=None):
-        sent = data.get("t") if isinstance(data, dict) else None
-        if isinstance(sent, bool) or not isinstance(sent, (int, float, str, type(None))):
-            sent = None
-        elif isinstance(sent, float) and not math.isfinite(sent):
-            sent = None   # NaN and infinities are not JSON a browser can read
-        emit("pong", {"t": sent, "server_time": utc_timestamp(), "server_epoch": time.time()})
-
-    @socketio.on_error_default
-    def on_error(exc):
-        log.error("Socket.IO handler failed", exc_info=exc)
-        _error("server_error", "The message could not be handled.")
-
+    socketio.on("connect")(_connect)
+    socketio.on("subscribe")(_subscribe)
+    socketio.on("unsubscribe")(_unsubscribe)
+    socketio.on("cancel")(_cancel)
+    socketio.on("ping")(_ping)
+    socketio.on_error_default(_on_error)
     return broadcast
 
 

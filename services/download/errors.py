@@ -111,104 +111,171 @@ def _rate_limited(status, headers, text):
         f"download.rate_limit, use a cookies file or a proxy (download.proxy)."))
 
 
-def explain(exc, url=None, cookies_in_use=False):
-    """An Explanation for a yt-dlp exception or message; code "download_failed" when unknown."""
+@dataclass(frozen=True)
+class _Failure:
+    """What `explain` reads from one failure: yt-dlp's text, lower-cased, and its HTTP status."""
+
+    exc: object
+    raw: str
+    text: str
+    status: object
+    headers: object
+    url: object
+    cookies_in_use: bool
+
+
+def _failure(exc, url, cookies_in_use):
     raw = _strip(exc if isinstance(exc, str) else str(exc))
     text = raw.lower().replace("\u2019", "'")
     status, headers = (None, {}) if isinstance(exc, str) else _http_response(exc)
     if status is None:
         match = re.search(r"http error ([0-9]{3})", text, re.ASCII)
         status = int(match.group(1)) if match else None
-    cookies_fix = COOKIES_STALE if cookies_in_use else f"To download it, {COOKIES_HOWTO}"
+    return _Failure(exc, raw, text, status, headers, url, cookies_in_use)
 
-    if "not a bot" in text:
-        return Explanation("bot_check", (
-            "YouTube asked to confirm this is not a bot, as it does for traffic it finds "
-            "suspicious (often from servers, VPNs or many downloads in a row). "
-            + (COOKIES_STALE + ", or " if cookies_in_use else
-               f"Either {COOKIES_HOWTO}, or ")
-            + "set download.proxy to a proxy on another network."))
-    if re.search(r"confirm your age|age[- ]restricted|inappropriate for some users|age.gate", text):
-        return Explanation("age_restricted", (
-            "This video is age-restricted: YouTube shows it only to signed-in adults. "
-            + ("The cookies file in use did not get through: its account may be signed out or "
-               "not confirmed as an adult. Export fresh cookies from a browser signed in to an "
-               "adult account and replace the file." if cookies_in_use else
-               f"Add a cookies file: {COOKIES_HOWTO}, from an account that is confirmed as an adult.")))
-    if re.search(r"members[- ]only|channel's members|join this channel|members on level", text):
-        return Explanation("members_only", (
-            "This video is for the channel's members only. "
-            + ("The cookies file in use is not from a member's account, or is out of date. "
-               if cookies_in_use else "")
-            + f"To download it, {COOKIES_HOWTO}, from an account that is a member of the channel."))
-    geo_error = not isinstance(exc, str) and any(
-        type(item).__name__ == "GeoRestrictedError" for item in _chain(exc))
-    if geo_error or re.search(r"not made this video available in your country|not available from "
-                              r"your location|geo.?restrict|blocked it in your country|"
-                              r"not available in your country", text):
-        return Explanation("geo_blocked", (
-            "The video is blocked in the country this server connects from. Set download.proxy "
-            "to a proxy in a country where it is available, then try again."))
-    if re.search(r"live event will begin|premieres? in |premiere will begin|will begin shortly|"
-                 r"this live stream recording is not available|is not currently live|"
-                 r"live stream has not (?:ended|finished)|scheduled to start|waiting for (?:the )?"
-                 r"(?:live|scheduled)", text):
-        return live_not_ended()
-    if "private video" in text or "video is private" in text:
-        return Explanation("private_video", (
-            "This video is private: only accounts the uploader shared it with can watch it. If "
-            f"yours is one of them, {COOKIES_HOWTO}. Otherwise ask the uploader to make it "
-            "public or unlisted."))
-    if re.search(r"video unavailable|has been removed|no longer available|been terminated|"
-                 r"does not exist|removed for violating|copyright claim|video is unavailable", text):
-        return Explanation("video_unavailable", (
-            "This video is unavailable: it was removed or made unavailable by the uploader or the "
-            "site, or the link is wrong. Open the URL in a browser to check it."))
-    if re.search(r"drm protected|drm-protected", text):
-        return Explanation("drm_protected", (
-            "This media is DRM-protected, and yt-dlp does not download DRM-protected media. "
-            "Use a source without DRM."))
-    if status == 429 or "too many requests" in text or "try again later" in text:
-        return _rate_limited(status, headers, text)
-    if status == 403 or "403: forbidden" in text:
-        return Explanation("forbidden", (
-            f"{_host(url)} refused the download (HTTP 403 Forbidden). With YouTube this most "
-            "often means yt-dlp is out of date or its JavaScript challenge was not solved: run "
-            "`python run.py doctor` and check that yt-dlp, yt-dlp-ejs and Deno are ok, update "
-            f"yt-dlp if it is old, and try again. For other sites, {_host(url)} may need a "
-            "cookies file or may block this network."))
-    if re.search(r"name or service not known|temporary failure in name resolution|"
-                 r"nodename nor servname|getaddrinfo failed|no address associated with hostname|"
-                 r"failed to resolve|name resolution", text):
-        return Explanation("no_network", (
-            f"No network: the name {_host(url)} could not be resolved. Check that this machine "
-            "is connected to the internet and its DNS works (and, if one is set, that the "
-            "proxy in download.proxy is reachable), then try again."))
-    match = re.search(r"connection refused|network is unreachable|no route to host|timed out|"
-                      r"connection reset|remote end closed connection", text)
-    if match:
-        return Explanation("connection_failed", (
-            f"Could not get a connection to {_host(url)} ({match.group(0)}). Check the URL, this "
-            "machine's network and the proxy setting (download.proxy), then try again."))
-    if status == 404 or status == 410:
-        return Explanation("not_found", (
-            f"{_host(url)} answered HTTP {status} (not found): the link is wrong or the media "
-            "was removed. Open the URL in a browser to check it."))
-    if re.search(r"sign in|log in|login required|registered users|authentication", text):
-        return Explanation("login_required", (
-            f"The site wants a signed-in account for this media. {cookies_fix}."))
-    if re.search(r"n challenge|signature (?:extraction|solving)|javascript runtime|"
-                 r"challenge solver|only images are available|requested format is not available",
-                 text):
-        return Explanation("formats_missing", (
-            "yt-dlp found no downloadable format. With YouTube this usually means its JavaScript "
-            "challenge was not solved: run `python run.py doctor` (Deno and yt-dlp-ejs must be "
-            "ok) and update yt-dlp if it is old. Otherwise check download.format."))
-    if "unsupported url" in text:
-        return Explanation("unsupported_url", (
-            "yt-dlp found no media at this URL. Give the address of a video page or of a media "
-            "file."))
-    if status is not None and 500 <= status <= 599:
-        return Explanation("server_error", (
-            f"{_host(url)} had an error of its own (HTTP {status}). Try again later."))
-    return Explanation("download_failed", f"Download failed: {raw[:1000] or 'yt-dlp gave no reason'}")
+
+def _text(pattern):
+    """A test that finds `pattern` in the failure's lower-cased text."""
+    return lambda failure: re.search(pattern, failure.text)
+
+
+def _fixed(code, message):
+    """A builder for an explanation that does not depend on the failure."""
+    return lambda failure, found: Explanation(code, message)
+
+
+def _geo_blocked(failure):
+    if not isinstance(failure.exc, str) and any(
+            type(item).__name__ == "GeoRestrictedError" for item in _chain(failure.exc)):
+        return True
+    return re.search(r"not made this video available in your country|not available from "
+                     r"your location|geo.?restrict|blocked it in your country|"
+                     r"not available in your country", failure.text)
+
+
+def _bot_check(failure, found):
+    return Explanation("bot_check", (
+        "YouTube asked to confirm this is not a bot, as it does for traffic it finds "
+        "suspicious (often from servers, VPNs or many downloads in a row). "
+        + (COOKIES_STALE + ", or " if failure.cookies_in_use else
+           f"Either {COOKIES_HOWTO}, or ")
+        + "set download.proxy to a proxy on another network."))
+
+
+def _age_restricted(failure, found):
+    return Explanation("age_restricted", (
+        "This video is age-restricted: YouTube shows it only to signed-in adults. "
+        + ("The cookies file in use did not get through: its account may be signed out or "
+           "not confirmed as an adult. Export fresh cookies from a browser signed in to an "
+           "adult account and replace the file." if failure.cookies_in_use else
+           f"Add a cookies file: {COOKIES_HOWTO}, from an account that is confirmed as an adult.")))
+
+
+def _members_only(failure, found):
+    return Explanation("members_only", (
+        "This video is for the channel's members only. "
+        + ("The cookies file in use is not from a member's account, or is out of date. "
+           if failure.cookies_in_use else "")
+        + f"To download it, {COOKIES_HOWTO}, from an account that is a member of the channel."))
+
+
+def _forbidden(failure, found):
+    host = _host(failure.url)
+    return Explanation("forbidden", (
+        f"{host} refused the download (HTTP 403 Forbidden). With YouTube this most "
+        "often means yt-dlp is out of date or its JavaScript challenge was not solved: run "
+        "`python run.py doctor` and check that yt-dlp, yt-dlp-ejs and Deno are ok, update "
+        f"yt-dlp if it is old, and try again. For other sites, {host} may need a "
+        "cookies file or may block this network."))
+
+
+def _no_network(failure, found):
+    return Explanation("no_network", (
+        f"No network: the name {_host(failure.url)} could not be resolved. Check that this machine "
+        "is connected to the internet and its DNS works (and, if one is set, that the "
+        "proxy in download.proxy is reachable), then try again."))
+
+
+def _connection_failed(failure, found):
+    return Explanation("connection_failed", (
+        f"Could not get a connection to {_host(failure.url)} ({found.group(0)}). Check the URL, "
+        "this machine's network and the proxy setting (download.proxy), then try again."))
+
+
+def _not_found(failure, found):
+    return Explanation("not_found", (
+        f"{_host(failure.url)} answered HTTP {failure.status} (not found): the link is wrong or "
+        "the media was removed. Open the URL in a browser to check it."))
+
+
+def _login_required(failure, found):
+    fix = COOKIES_STALE if failure.cookies_in_use else f"To download it, {COOKIES_HOWTO}"
+    return Explanation("login_required", (
+        f"The site wants a signed-in account for this media. {fix}."))
+
+
+def _server_error(failure, found):
+    return Explanation("server_error", (
+        f"{_host(failure.url)} had an error of its own (HTTP {failure.status}). Try again later."))
+
+
+# (test, builder), first match wins: a test takes the _Failure and returns something true when
+# it applies; the builder takes the _Failure and that result and returns the Explanation.
+_RULES = (
+    (_text(r"not a bot"), _bot_check),
+    (_text(r"confirm your age|age[- ]restricted|inappropriate for some users|age.gate"),
+     _age_restricted),
+    (_text(r"members[- ]only|channel's members|join this channel|members on level"),
+     _members_only),
+    (_geo_blocked, _fixed("geo_blocked", (
+        "The video is blocked in the country this server connects from. Set download.proxy "
+        "to a proxy in a country where it is available, then try again."))),
+    (_text(r"live event will begin|premieres? in |premiere will begin|will begin shortly|"
+           r"this live stream recording is not available|is not currently live|"
+           r"live stream has not (?:ended|finished)|scheduled to start|waiting for (?:the )?"
+           r"(?:live|scheduled)"), lambda failure, found: live_not_ended()),
+    (_text(r"private video|video is private"), _fixed("private_video", (
+        "This video is private: only accounts the uploader shared it with can watch it. If "
+        f"yours is one of them, {COOKIES_HOWTO}. Otherwise ask the uploader to make it "
+        "public or unlisted."))),
+    (_text(r"video unavailable|has been removed|no longer available|been terminated|"
+           r"does not exist|removed for violating|copyright claim|video is unavailable"),
+     _fixed("video_unavailable", (
+         "This video is unavailable: it was removed or made unavailable by the uploader or the "
+         "site, or the link is wrong. Open the URL in a browser to check it."))),
+    (_text(r"drm protected|drm-protected"), _fixed("drm_protected", (
+        "This media is DRM-protected, and yt-dlp does not download DRM-protected media. "
+        "Use a source without DRM."))),
+    (lambda failure: (failure.status == 429 or "too many requests" in failure.text
+                      or "try again later" in failure.text),
+     lambda failure, found: _rate_limited(failure.status, failure.headers, failure.text)),
+    (lambda failure: failure.status == 403 or "403: forbidden" in failure.text, _forbidden),
+    (_text(r"name or service not known|temporary failure in name resolution|"
+           r"nodename nor servname|getaddrinfo failed|no address associated with hostname|"
+           r"failed to resolve|name resolution"), _no_network),
+    (_text(r"connection refused|network is unreachable|no route to host|timed out|"
+           r"connection reset|remote end closed connection"), _connection_failed),
+    (lambda failure: failure.status == 404 or failure.status == 410, _not_found),
+    (_text(r"sign in|log in|login required|registered users|authentication"), _login_required),
+    (_text(r"n challenge|signature (?:extraction|solving)|javascript runtime|"
+           r"challenge solver|only images are available|requested format is not available"),
+     _fixed("formats_missing", (
+         "yt-dlp found no downloadable format. With YouTube this usually means its JavaScript "
+         "challenge was not solved: run `python run.py doctor` (Deno and yt-dlp-ejs must be "
+         "ok) and update yt-dlp if it is old. Otherwise check download.format."))),
+    (_text(r"unsupported url"), _fixed("unsupported_url", (
+        "yt-dlp found no media at this URL. Give the address of a video page or of a media "
+        "file."))),
+    (lambda failure: failure.status is not None and 500 <= failure.status <= 599, _server_error),
+)
+
+
+def explain(exc, url=None, cookies_in_use=False):
+    """An Explanation for a yt-dlp exception or message; code "download_failed" when unknown."""
+    failure = _failure(exc, url, cookies_in_use)
+    for test, build in _RULES:
+        found = test(failure)
+        if found:
+            return build(failure, found)
+    return Explanation("download_failed",
+                       f"Download failed: {failure.raw[:1000] or 'yt-dlp gave no reason'}")
