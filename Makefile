@@ -1,7 +1,7 @@
 # make run  - set up .venv and start the dashboard at http://127.0.0.1:5000
 # make test - set up .venv with the test needs (Debian chromium, redis-server) and run every test
-# make serve / make worker - production serving (gunicorn) and RQ workers, README "Scale-out"
-# make bench - every benchmark, one summary table (BENCH_ARGS="--quick" or "--only NAME ..."), README "Performance"
+# make serve / make worker - production serving (gunicorn) and RQ workers, docs/scale-out.md
+# make bench - every benchmark, one summary table (BENCH_ARGS="--quick" or "--only NAME ..."), docs/performance.md
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -12,7 +12,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 run: setup
 	$(PY) run.py
 
-# Production: gunicorn, one process with threads (gunicorn.conf.py); README "Scale-out".
+# Production: gunicorn, one process with threads (gunicorn.conf.py); docs/scale-out.md.
 serve: setup
 	$(VENV)/bin/gunicorn --config gunicorn.conf.py wsgi:app
 

@@ -1,7 +1,7 @@
 """gunicorn settings for `make serve`.
 
 One worker process: Socket.IO keeps its clients in that process's memory (several instances
-need Redis as the message queue and sticky sessions, README "Scale-out"). Threads serve the
+need Redis as the message queue and sticky sessions, docs/scale-out.md). Threads serve the
 requests, and each open WebSocket holds one thread, so `threads` bounds the open pages.
 The address comes from config.yaml (or PIPELINE_SERVER_HOST / PIPELINE_SERVER_PORT).
 """

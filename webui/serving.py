@@ -16,7 +16,7 @@ def serving_app(config_file=None, overrides=None):
     """The dashboard app holding its data folder; ConfigError or FolderBusy when it cannot."""
     settings = load_settings(config_file, overrides=overrides)
     # With runner: rq the runs belong to the workers and a server interrupts only a run whose
-    # worker went quiet, so several servers may share the data folder (README "Scale-out").
+    # worker went quiet, so several servers may share the data folder (docs/scale-out.md).
     data_lock = None if settings["runner"] == "rq" else hold(settings["data_dir"])
     app = create_app(overrides, config_file=config_file)
     app.extensions["data_lock"] = data_lock   # held while the server lives
