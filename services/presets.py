@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.config.schema import bounds
 from services.input_checks import ValidationError
 from services.stages import parse_stages
 
@@ -38,27 +39,32 @@ class Field:
 FIELDS = (
     Field("whisper_model", "model", ("whisper", "model"), "Whisper model",
           help="'bundled' (tiny.en) or the folder of a CTranslate2 model."),
-    Field("beam_size", "int", ("whisper", "beam_size"), "Beam size", 1, 10),
+    Field("beam_size", "int", ("whisper", "beam_size"), "Beam size",
+          *bounds("whisper", "beam_size")),
     Field("language", "language", ("whisper", "language"), "Language",
           help="A language code such as en or de; empty: detect."),
     Field("vad_filter", "bool", ("whisper", "vad_filter"), "Skip non-speech (VAD)"),
     Field("prefer_creator_subtitles", "bool", ("whisper", "prefer_creator_subtitles"),
           "Prefer the creator's subtitles to transcription"),
-    Field("clip_count", "int", ("segments", "count"), "Clips", 1, 20),
-    Field("clip_min_seconds", "float", ("segments", "min_seconds"), "Clip minimum (s)", 1, 600),
-    Field("clip_max_seconds", "float", ("segments", "max_seconds"), "Clip maximum (s)", 2, 1800),
+    Field("clip_count", "int", ("segments", "count"), "Clips", *bounds("segments", "count")),
+    Field("clip_min_seconds", "float", ("segments", "min_seconds"), "Clip minimum (s)",
+          *bounds("segments", "min_seconds")),
+    Field("clip_max_seconds", "float", ("segments", "max_seconds"), "Clip maximum (s)",
+          *bounds("segments", "max_seconds")),
     Field("review_segments", "bool", ("segments", "review"), "Review the segments by hand"),
     Field("episode_mode", "choice", ("production", "episode_mode"), "Episode",
           choices=("full", "highlights")),
     Field("max_pause_seconds", "float", ("production", "max_pause_seconds"),
-          "Longest pause kept (s)", 0.3, 30),
-    Field("loudness_lufs", "float", ("loudness", "integrated_lufs"), "Loudness (LUFS)", -30, -10),
+          "Longest pause kept (s)", *bounds("production", "max_pause_seconds")),
+    Field("loudness_lufs", "float", ("loudness", "integrated_lufs"), "Loudness (LUFS)",
+          *bounds("loudness", "integrated_lufs")),
     Field("output_format", "choice", ("production", "format"), "Output format",
           choices=("m4a", "mp3")),
     Field("intro", "asset", ("production", "intro"), "Intro"),
     Field("outro", "asset", ("production", "outro"), "Outro"),
     Field("music_bed", "asset", ("production", "music_bed"), "Music bed"),
-    Field("music_level_db", "float", ("production", "music_level_db"), "Music level (dB)", -40, 0),
+    Field("music_level_db", "float", ("production", "music_level_db"), "Music level (dB)",
+          *bounds("production", "music_level_db")),
     Field("llm", "bool", ("llm", "enabled"), "Summaries and titles by the LLM",
           help="Uses the endpoint in config.yaml's llm section; off or unreachable: extractive."),
 )

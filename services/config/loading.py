@@ -1,10 +1,12 @@
 """Settings: built-in defaults, then config.yaml, then environment variables, then test overrides."""
 import copy
 import os
+import re
 from pathlib import Path
 
 import yaml
 
+from services.config.messages import problems
 from services.download.options import DownloadSettingsError, check_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -48,8 +50,7 @@ DEFAULTS = {
              "image": None, "explicit": False},
 }
 ENV_PREFIX = "PIPELINE_"
-RUNNERS = ("thread", "rq")
-MAX_BATCH = 10_000   # entries of one batch (playlist, channel, feed or URL list)
+OVERRIDES = "overrides"
 
 
 class ConfigError(Exception):
@@ -72,47 +73,44 @@ def _parse_scalar(text):
     return value if isinstance(value, (str, int, float, bool)) or value is None else text
 
 
-def environment_overrides(environ, defaults=DEFAULTS):
-    """Settings named by PIPELINE_* variables, e.g. PIPELINE_WHISPER_MODEL -> whisper.model."""
-    overrides = {}
+def _environment_items(environ, defaults=DEFAULTS):
+    """(path, variable name, value) of each PIPELINE_* variable that names a setting."""
     for name, text in environ.items():
         if not name.startswith(ENV_PREFIX):
             continue
         key = name[len(ENV_PREFIX):].lower()
         if key in defaults and not isinstance(defaults[key], dict):
-            overrides[key] = _parse_scalar(text)
+            yield (key,), name, _parse_scalar(text)
             continue
         for section, values in defaults.items():
             if isinstance(values, dict) and key.startswith(section + "_"):
-                overrides.setdefault(section, {})[key[len(section) + 1:]] = _parse_scalar(text)
+                yield (section, key[len(section) + 1:]), name, _parse_scalar(text)
                 break
+
+
+def environment_overrides(environ, defaults=DEFAULTS):
+    """Settings named by PIPELINE_* variables, e.g. PIPELINE_WHISPER_MODEL -> whisper.model."""
+    overrides = {}
+    for path, _, value in _environment_items(environ, defaults):
+        if len(path) == 1:
+            overrides[path[0]] = value
+        else:
+            overrides.setdefault(path[0], {})[path[1]] = value
     return overrides
 
 
-def _auth_token(value):
+def _token_text(value):
     """The access token as text: YAML reads `auth_token: 12345` as a number."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise ConfigError("server.auth_token must be text, not true or false; put the token in "
-                          "quotes, e.g. auth_token: \"my-token\".")
-    if isinstance(value, (int, float)):
-        return str(value)
-    if not isinstance(value, str):
-        raise ConfigError("server.auth_token must be text (a single value, in quotes).")
-    return value
+    return str(value) if isinstance(value, (int, float)) else value
 
 
 def _check_runner(settings):
     """`runner` is thread or rq; rq needs `redis_url`, which also carries Socket.IO's events."""
     runner = str(settings.get("runner") or "thread").strip().lower()
-    if runner not in RUNNERS:
-        raise ConfigError(f"runner must be one of {', '.join(RUNNERS)}, not {str(runner)[:40]!r}.")
     settings["runner"] = runner
     url = settings.get("redis_url") or None
-    if url is not None and (not isinstance(url, str)
-                            or not url.startswith(("redis://", "rediss://", "unix://"))):
-        raise ConfigError("redis_url must be a Redis URL such as redis://127.0.0.1:6379/0.")
     settings["redis_url"] = url
     if runner == "rq":
         if url is None:
@@ -122,41 +120,102 @@ def _check_runner(settings):
             settings["socketio"]["message_queue"] = url
 
 
-def load_settings(config_file=None, environ=None, overrides=None):
-    """The effective settings as a plain dict; `data_dir` is made absolute."""
-    path = Path(config_file) if config_file else DEFAULT_CONFIG_FILE
-    from_file = {}
-    if path.is_file():
-        try:
-            from_file = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-        if not isinstance(from_file, dict):
-            raise ConfigError(f"{path} must hold a mapping of settings.")
-    elif config_file:
-        raise ConfigError(f"Configuration file {path} does not exist.")
-    settings = merge(DEFAULTS, from_file)
-    settings = merge(settings, environment_overrides(os.environ if environ is None else environ))
-    settings = merge(settings, overrides or {})
+def _holds(values, loc):
+    """Whether `values` (a layer of settings) sets the value at `loc`."""
+    for part in loc:
+        if isinstance(values, dict) and part in values:
+            values = values[part]
+        elif isinstance(values, list) and isinstance(part, int) and 0 <= part < len(values):
+            values = values[part]
+        else:
+            return False
+    return True
+
+
+def _source(loc, layers):
+    """Who set the value at `loc`: the last layer holding it (a file, a variable, overrides)."""
+    for name, values in reversed(layers):
+        if callable(name):
+            name = name(loc)
+        if name and _holds(values, loc):
+            return name
+    return "built-in defaults"
+
+
+def _dotted(loc):
+    """("presets", 0, "name") as presets.0.name."""
+    return ".".join(str(part) for part in loc) or "settings"
+
+
+def _check(settings, layers):
+    """ConfigError naming the source, the dotted key and the reason of each bad setting."""
+    found = problems(settings)
+    if found:
+        raise ConfigError("\n".join(f"{_source(loc, layers)}: {_dotted(loc)}: {reason}"
+                                     for loc, reason in found))
+
+
+def _read_file(path, given):
+    """The mapping in the configuration file; {} when the default file is absent."""
+    if not path.is_file():
+        if given:
+            raise ConfigError(f"Configuration file {path} does not exist.")
+        return {}
     try:
-        data_dir = Path(str(settings["data_dir"])).expanduser()
-    except RuntimeError as exc:
-        raise ConfigError(f"data_dir {str(settings['data_dir'])[:80]!r}: {exc}") from exc
-    if not data_dir.is_absolute():
-        data_dir = (path.parent if path.is_file() else PROJECT_ROOT) / data_dir
-    settings["data_dir"] = str(data_dir.resolve())
-    try:
-        settings["max_concurrent_runs"] = max(1, int(settings["max_concurrent_runs"]))
-        settings["server"]["port"] = int(settings["server"]["port"])
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"A numeric setting is not a number: {exc}") from exc
-    settings["server"]["auth_token"] = _auth_token(settings["server"].get("auth_token"))
-    entries = settings["batches"].get("max_entries")
-    if isinstance(entries, bool) or not isinstance(entries, int) or not 1 <= entries <= MAX_BATCH:
-        raise ConfigError(f"batches.max_entries must be a whole number from 1 to {MAX_BATCH}.")
-    _check_runner(settings)
+        from_file = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(from_file, dict):
+        raise ConfigError(f"{path} must hold a mapping of settings.")
+    return from_file
+
+
+def _layers(path, from_file, environ, overrides):
+    """[(source, settings)] from the lowest precedence to the highest; the environment's
+    source is a function naming the variable that set a location."""
+    environ = os.environ if environ is None else environ
+    names = {loc: f"environment variable {name}" for loc, name, _ in _environment_items(environ)}
+
+    def variable(loc):
+        return next((names[loc[:size]] for size in (2, 1) if loc[:size] in names), None)
+
+    return [(str(path), from_file), (variable, environment_overrides(environ)),
+            (OVERRIDES, overrides or {})]
+
+
+def _check_download(settings, layers):
+    """The `download` section through check_settings, its message naming the source."""
     try:
         settings["download"] = check_settings(settings["download"], settings["data_dir"])
     except DownloadSettingsError as exc:
-        raise ConfigError(str(exc)) from exc
+        match = re.match(r"download\.(\w+) (.*)", str(exc), re.DOTALL)
+        if match is None:
+            raise ConfigError(str(exc)) from exc
+        loc = ("download", match.group(1))
+        raise ConfigError(f"{_source(loc, layers)}: download.{match.group(1)}: "
+                          f"{match.group(2)}") from exc
+
+
+def load_settings(config_file=None, environ=None, overrides=None):
+    """The effective settings as a plain dict, checked against the schema; `data_dir` is made
+    absolute. ConfigError names the file (or variable), the dotted key and the reason."""
+    path = Path(config_file) if config_file else DEFAULT_CONFIG_FILE
+    layers = _layers(path, _read_file(path, bool(config_file)), environ, overrides)
+    settings = DEFAULTS
+    for _, values in layers:
+        settings = merge(settings, values)
+    _check(settings, layers)
+    try:
+        data_dir = Path(str(settings["data_dir"])).expanduser()
+    except RuntimeError as exc:
+        raise ConfigError(f"{_source(('data_dir',), layers)}: data_dir: {exc} "
+                          f"(got {str(settings['data_dir'])[:80]!r})") from exc
+    if not data_dir.is_absolute():
+        data_dir = (path.parent if path.is_file() else PROJECT_ROOT) / data_dir
+    settings["data_dir"] = str(data_dir.resolve())
+    settings["max_concurrent_runs"] = max(1, int(settings["max_concurrent_runs"]))
+    settings["server"]["port"] = int(settings["server"]["port"])
+    settings["server"]["auth_token"] = _token_text(settings["server"].get("auth_token"))
+    _check_runner(settings)
+    _check_download(settings, layers)
     return settings

@@ -181,8 +181,7 @@ class PipelineController:
         final = "failed" if status in ("completed", "awaiting_selection") else status
         message = error or f"The end of the run could not be recorded: {type(exc).__name__}: {exc}"
         self.state = final
-        self.lifecycle.finish_anyway(self.spec.session_id, final, message,
-                                     self.tracker.elapsed(), log)
+        self.lifecycle.finish_anyway(self.spec.session_id, final, message, self.tracker.elapsed())
 
     def _review_wanted(self):
         return bool((self.settings.get("segments") or {}).get("review"))
@@ -299,4 +298,3 @@ class PipelineController:
             payload["error"] = error
             self.lifecycle.finish(session_id, status, payload, list_outputs(self.spec.episode_dir),
                                   self.tracker.elapsed())
-        log.info("%s", messages[status])

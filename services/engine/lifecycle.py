@@ -10,10 +10,13 @@ The controller, the thread runner, the RQ runner and worker, the Pipeline and th
 run's state only through `RunLifecycle`. Methods that take a `run` row are called inside the
 store's `editing` (or `runs_in`) block that read it, with the run's event lock held.
 """
+import logging
+
 from services.engine import events
 from services.engine.run_states import DONE_STAGE_STATES, LIVE_STATES, aware, utcnow
 from services.stages import get_stage
 
+log = logging.getLogger("pipeline")
 WAITING_MESSAGE = "Segments proposed: review them, then Continue"
 REVIEW_STAGE = 4
 
@@ -107,14 +110,16 @@ class RunLifecycle:
 
     # --- the end ----------------------------------------------------------------------------
     def finish(self, session_id, status, payload, outputs, duration):
-        """The run ended: completed, failed or cancelled (`payload`: its last progress)."""
+        """The run ended: completed, failed or cancelled (`payload`: its last progress). Its
+        message is logged before the completion event, which is the run's last."""
         self._pair(session_id, payload)
         self.store.update_run(session_id, state=status, finished=True, error=payload["error"],
                               progress=payload["progress"])
+        log.info("%s", payload["message"])
         self.recorder.emit(session_id, events.COMPLETION,
                            completion(status, outputs, duration, payload["error"]))
 
-    def finish_anyway(self, session_id, status, message, duration, log):
+    def finish_anyway(self, session_id, status, message, duration):
         """After a failure to record the end: a final state with the reason, each step on its
         own, so one more failure cannot leave the run looking live."""
         steps = (
