@@ -112,3 +112,16 @@ def test_the_command_line_keeps_the_queue_limit(tmp_path, media_server):
     assert result.returncode != 0
     assert "already waiting" in result.stderr
     assert not list((tmp_path / "episodes").glob("*/source.*"))
+
+
+def test_both_runners_implement_the_runner_interface(app):
+    from orchestration.rq_runner import RqRunner
+    from services.engine.runner import Runner
+    from services.engine.thread_runner import ThreadRunner
+
+    assert isinstance(app.extensions["pipeline"].runner, Runner)
+    members = [name for name in vars(Runner) if not name.startswith("_")]
+    assert len(members) >= 9
+    for runner in (ThreadRunner, RqRunner):
+        missing = [name for name in members if not callable(getattr(runner, name, None))]
+        assert not missing, f"{runner.__name__} lacks {missing}"
