@@ -3,26 +3,17 @@ failed."""
 from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request,
                    url_for)
 
-from routes.errors import api_error
+from routes.errors import unknown_batch
 from routes.pipeline import events_answer
 from routes.runs import page_number
 from services.batches import FINAL_BATCH_STATES
-from storage.models import BATCH_ID_LENGTH, iso
+from storage.models import iso
 
 bp = Blueprint("batches", __name__)
 
 
 def _batches():
     return current_app.extensions["batches"]
-
-
-def _snapshot_or_none(batch_id):
-    return _batches().snapshot(batch_id) if len(batch_id) <= BATCH_ID_LENGTH else None
-
-
-def unknown_batch():
-    """The 404 JSON answer for an id no batch has."""
-    return api_error(404, "unknown_batch", "There is no batch with this batch_id.", "batch_id")
 
 
 @bp.get("/batches")
@@ -43,31 +34,30 @@ def api_index():
                     "page": page, "pages": pages, "total": total})
 
 
-@bp.get("/batches/<batch_id>")
+@bp.get("/batches/<batch_id:batch_id>")
 def detail(batch_id):
     """One batch, live: every entry's state, stage and percentage, and the whole batch's."""
-    snapshot = _snapshot_or_none(batch_id)
+    snapshot = _batches().snapshot(batch_id)
     if snapshot is None:
         abort(404, "There is no batch with this id.")
     return render_template("batches/detail.html", batch=snapshot,
                            finished=snapshot["state"] in FINAL_BATCH_STATES)
 
 
-@bp.get("/api/batches/<batch_id>")
+@bp.get("/api/batches/<batch_id:batch_id>")
 def snapshot(batch_id):
     """The batch snapshot."""
-    found = _snapshot_or_none(batch_id)
+    found = _batches().snapshot(batch_id)
     return jsonify(found) if found is not None else unknown_batch()
 
 
+# A plain string here: `since` is checked before the id (a bad since is 400 for any id).
 @bp.get("/api/batches/<batch_id>/events")
 def batch_events(batch_id):
     """Every stored batch event with seq > since, in order."""
     store = _batches().store
     return events_answer(
-        "batch_id", batch_id,
-        lambda: len(batch_id) <= BATCH_ID_LENGTH and store.has_batch(batch_id),
-        store.events_since, unknown_batch)
+        "batch_id", batch_id, lambda: store.has_batch(batch_id), store.events_since, unknown_batch)
 
 
 def _answer(batch_id, body):
@@ -76,20 +66,20 @@ def _answer(batch_id, body):
     return jsonify(dict(body, batch_id=batch_id))
 
 
-@bp.post("/api/batches/<batch_id>/cancel")
+@bp.post("/api/batches/<batch_id:batch_id>/cancel")
 def cancel_all(batch_id):
     """Cancel every run of the batch that has not ended."""
-    count = _batches().cancel_all(batch_id) if len(batch_id) <= BATCH_ID_LENGTH else None
+    count = _batches().cancel_all(batch_id)
     if count is None:
         return unknown_batch()
     return _answer(batch_id, {"status": "cancelling" if count else "not_running",
                               "cancelled": count})
 
 
-@bp.post("/api/batches/<batch_id>/retry")
+@bp.post("/api/batches/<batch_id:batch_id>/retry")
 def retry_failed(batch_id):
     """Run the failed, interrupted and cancelled entries again from their last completed stage."""
-    resumed = _batches().retry_failed(batch_id) if len(batch_id) <= BATCH_ID_LENGTH else None
+    resumed = _batches().retry_failed(batch_id)
     if resumed is None:
         return unknown_batch()
     return _answer(batch_id, {"status": "retrying" if resumed else "nothing_to_retry",

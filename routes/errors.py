@@ -2,7 +2,7 @@
 import logging
 
 from flask import jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 log = logging.getLogger(__name__)
 API_PREFIXES = ("/api/", "/pipeline/", "/healthz")
@@ -20,11 +20,32 @@ def wants_json():
     return request.path.startswith(API_PREFIXES)
 
 
+def unknown_run():
+    """The 404 JSON answer for a session id no run has."""
+    return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
+
+
+def unknown_batch():
+    """The 404 JSON answer for an id no batch has."""
+    return api_error(404, "unknown_batch", "There is no batch with this batch_id.", "batch_id")
+
+
+class UnknownId(NotFound):
+    """A 404 for an id that names nothing: `answer()` on the API or with `api`, else the page."""
+
+    def __init__(self, description, answer, api=False):
+        super().__init__(description)
+        self.answer = answer
+        self.api = api
+
+
 def register(app):
     """Answer HTTP errors as JSON on API paths and as a page elsewhere."""
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
+        if isinstance(exc, UnknownId) and (exc.api or wants_json()):
+            return exc.answer()
         code = (exc.name or "error").lower().replace(" ", "_")
         if wants_json():
             return api_error(exc.code, code, exc.description)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, url_for
 
-from routes.errors import api_error
+from routes.errors import api_error, unknown_run
 from routes.insights import read_json_object
-from routes.runs import run_or_none, unknown_run
+from routes.runs import run_or_none
 from services.media.ffmpeg import MediaError, probe
 from webui.access import configured_token, request_authorized
 from storage.database import db
@@ -214,7 +214,7 @@ def feed():
     return current_app.response_class(build_feed(), content_type=RSS_TYPE)
 
 
-@bp.get("/runs/<session_id>/chapters.json")
+@bp.get("/runs/<run_id(api=True):session_id>/chapters.json")
 def chapters(session_id):
     """The episode's chapters as Podcasting 2.0 JSON chapters."""
     run = run_or_none(session_id)

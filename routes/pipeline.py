@@ -4,7 +4,6 @@ from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from routes.errors import api_error
 from services.input_checks import ValidationError
 from orchestration.batches import batch_kind
-from storage.models import SESSION_ID_LENGTH
 from orchestration.pipeline import QueueFull, ResumeRefused
 
 bp = Blueprint("pipeline", __name__)
@@ -94,11 +93,11 @@ def _batch_started(status, batch_id, session_ids):
                     "monitoring_enabled": True}), 202
 
 
-@bp.post("/api/pipeline/resume/<session_id>")
+@bp.post("/api/pipeline/resume/<run_id:session_id>")
 def resume(session_id):
     """Resume an interrupted, failed or cancelled run from its last completed stage."""
     try:
-        status = _pipeline().resume(session_id) if len(session_id) <= SESSION_ID_LENGTH else None
+        status = _pipeline().resume(session_id)
     except ResumeRefused as exc:
         return api_error(409, "not_resumable", str(exc), "session_id")
     if status is None:
@@ -108,11 +107,11 @@ def resume(session_id):
     return jsonify({"status": status, "session_id": session_id, "monitoring_enabled": True}), 202
 
 
-@bp.post("/api/pipeline/reselect/<session_id>")
+@bp.post("/api/pipeline/reselect/<run_id:session_id>")
 def reselect(session_id):
     """A new run that reuses stages 1-4 and waits for a new segment selection, then 5-7."""
     try:
-        result = _pipeline().reselect(session_id) if len(session_id) <= SESSION_ID_LENGTH else None
+        result = _pipeline().reselect(session_id)
     except ResumeRefused as exc:
         return api_error(409, "no_selection", str(exc), "session_id")
     except QueueFull as exc:
@@ -126,42 +125,41 @@ def reselect(session_id):
 
 
 def _cancel(session_id):
-    if len(session_id) > SESSION_ID_LENGTH:
-        return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
     status = _pipeline().cancel(session_id)
     if status is None:
         return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
     return jsonify({"status": status, "session_id": session_id})
 
 
-@bp.post("/pipeline/interrupt/<session_id>")
+@bp.post("/pipeline/interrupt/<run_id:session_id>")
 def interrupt(session_id):
     """Cancel a run (idempotent)."""
     return _cancel(session_id)
 
 
-@bp.post("/api/pipeline/cancel/<session_id>")
+@bp.post("/api/pipeline/cancel/<run_id:session_id>")
 def cancel(session_id):
     """Cancel a run (idempotent); the same as the interrupt route."""
     return _cancel(session_id)
 
 
-@bp.get("/api/pipeline/status/<session_id>")
+@bp.get("/api/pipeline/status/<run_id:session_id>")
 def status(session_id):
     """The run's status snapshot."""
-    snapshot = _pipeline().snapshot(session_id) if len(session_id) <= SESSION_ID_LENGTH else None
+    snapshot = _pipeline().snapshot(session_id)
     if snapshot is None:
         return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
     return jsonify(snapshot)
 
 
+# A plain string here: `since` is checked before the id (a bad since is 400 for any id).
 @bp.get("/api/pipeline/events/<session_id>")
 def events(session_id):
     """Every stored event with seq > since, in order (polling fallback and replay)."""
     store = _pipeline().store
     return events_answer(
         "session_id", session_id,
-        lambda: len(session_id) <= SESSION_ID_LENGTH and store.has_run(session_id),
+        lambda: store.has_run(session_id),
         store.events_since,
         lambda: api_error(404, "unknown_run", "There is no run with this session_id.",
                           "session_id"))

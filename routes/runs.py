@@ -6,7 +6,7 @@ from flask import (Blueprint, abort, current_app, jsonify, render_template, requ
                    send_from_directory, url_for)
 from werkzeug.security import safe_join
 
-from routes.errors import api_error
+from routes.errors import unknown_run
 from routes.insights import insights_json, load_insights, render_markdown
 from routes.transcript_data import has_transcript, load_transcript
 from services import presets
@@ -15,8 +15,7 @@ from services.formatting import format_clock, human_bytes
 from services.stages import STAGES, get_stage
 from storage.database import db
 from orchestration.review import has_selection
-from storage.models import (ACTIVE_STATES, FINISHED_STATES, RESUMABLE_STATES, SESSION_ID_LENGTH, Run,
-                          utcnow)
+from storage.models import ACTIVE_STATES, FINISHED_STATES, RESUMABLE_STATES, Run, utcnow
 
 bp = Blueprint("runs", __name__)
 PAGE_SIZE = 20
@@ -50,8 +49,6 @@ def filesize(count):
 
 def _find_run(session_id):
     """The run with this session id, or a 404 page."""
-    if len(session_id) > SESSION_ID_LENGTH:
-        abort(404, "There is no run with this id.")
     run = db.session.scalar(db.select(Run).where(Run.session_id == session_id))
     if run is None:
         abort(404, "There is no run with this id.")
@@ -108,7 +105,7 @@ def index():
                            stage_names={s.number: s.name for s in STAGES})
 
 
-@bp.get("/runs/<session_id>")
+@bp.get("/runs/<run_id:session_id>")
 def detail(session_id):
     """One run: stage durations as a chart, summary and chapters, outputs and report."""
     run = _find_run(session_id)
@@ -126,7 +123,7 @@ def detail(session_id):
                            batch=current_app.extensions["batches"].store.batch_of(session_id))
 
 
-@bp.get("/api/runs/<session_id>/insights")
+@bp.get("/api/runs/<run_id:session_id>/insights")
 def insights(session_id):
     """The run's summary, chapters, keywords and highlights (empty when not made yet)."""
     run = run_or_none(session_id)
@@ -135,7 +132,7 @@ def insights(session_id):
     return jsonify(insights_json(_episode_folder(run)))
 
 
-@bp.get("/api/runs/<session_id>/transcript")
+@bp.get("/api/runs/<run_id:session_id>/transcript")
 def transcript(session_id):
     """The run's timed sentences and chapters, and the URL of its audio (None when missing)."""
     run = run_or_none(session_id)
@@ -165,17 +162,10 @@ def run_settings(run):
 
 def run_or_none(session_id):
     """The run with this session id, or None (for the JSON routes)."""
-    if len(session_id) > SESSION_ID_LENGTH:
-        return None
     return db.session.scalar(db.select(Run).where(Run.session_id == session_id))
 
 
-def unknown_run():
-    """The 404 JSON answer for a session id no run has."""
-    return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")
-
-
-@bp.get("/runs/<session_id>/files/<path:name>")
+@bp.get("/runs/<run_id:session_id>/files/<path:name>")
 def file(session_id, name):
     """A file from the run's episode folder; 404 for anything outside it or hidden."""
     run = _find_run(session_id)

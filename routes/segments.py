@@ -4,11 +4,10 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
-from routes.errors import api_error
-from routes.runs import run_or_none, unknown_run
+from routes.errors import api_error, unknown_run
+from routes.runs import run_or_none
 from services.media.peaks import PeaksError, cached_peaks
 from services.text.selection import MAX_SEGMENTS
-from storage.models import SESSION_ID_LENGTH
 from orchestration.pipeline import SelectionError
 
 bp = Blueprint("segments", __name__)
@@ -49,7 +48,7 @@ def parse_selection(body):
     return (segments, accept), None
 
 
-@bp.get("/runs/<session_id>/segments")
+@bp.get("/runs/<run_id:session_id>/segments")
 def page(session_id):
     """The review page: waveform, transcript and segment list (read-only unless the run waits)."""
     run = run_or_none(session_id)
@@ -59,16 +58,16 @@ def page(session_id):
                            awaiting=run.state == "awaiting_selection")
 
 
-@bp.get("/api/runs/<session_id>/segments")
+@bp.get("/api/runs/<run_id:session_id>/segments")
 def data(session_id):
     """What the page edits: the selection, the proposal, sentences, words, chapters and bounds."""
-    found = _pipeline().review_data(session_id) if len(session_id) <= SESSION_ID_LENGTH else None
+    found = _pipeline().review_data(session_id)
     if found is None:
         return unknown_run()
     return jsonify({key: value for key, value in found.items() if key != "wav"})
 
 
-@bp.get("/api/runs/<session_id>/peaks")
+@bp.get("/api/runs/<run_id:session_id>/peaks")
 def peaks(session_id):
     """Waveform peaks of the episode's audio.wav, computed here so long audio loads at once."""
     run = run_or_none(session_id)
@@ -85,7 +84,7 @@ def peaks(session_id):
                          "session_id")
 
 
-@bp.post("/runs/<session_id>/segments")
+@bp.post("/runs/<run_id(api=True):session_id>/segments")
 def confirm(session_id):
     """Store the selection sent by the page and continue the run; JSON in, JSON out."""
     if run_or_none(session_id) is None:

@@ -1,14 +1,44 @@
-"""Shared fixtures: the media server, the live server, HTTP and Socket.IO clients."""
+"""Shared fixtures: the media server, the live server, HTTP and Socket.IO clients, a run
+followed to its end, and a stage reporter that keeps what it is told."""
 import functools
+import math
 import threading
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 import socketio
 from werkzeug.serving import make_server
 
 from tests.media_support import FIXTURES, MediaServer  # noqa: F401 - FIXTURES for the tests
+from tests.server_support import base_url, run_events, start_run, wait_for, wait_state
 SPEECH_WORDS = ("mountains", "coffee", "Ethiopia", "market", "listening")
+
+
+def _letters(text):
+    """`text` in lower case with everything but letters dropped ("Sour-dough" -> "sourdough")."""
+    return "".join(char for char in text.lower() if char.isalpha())
+
+
+# The real model's wording and punctuation differ between CPUs (CTranslate2 picks kernels for
+# the CPU it runs on): a transcript is checked for most of the words said, not all of them, and
+# for times in order rather than for how many sentences it has.
+def assert_heard(text, words, share=0.6):
+    """Assert that `share` of `words` (one at least) are in `text`, ignoring case and spaces."""
+    found = [word for word in words if _letters(word) in _letters(text)]
+    needed = max(1, math.ceil(share * len(words)))
+    assert len(found) >= needed, f"heard {found} of {list(words)} in {text[:400]!r}"
+    return found
+
+
+def assert_timed_in_order(items, duration, slack=0.5):
+    """Assert 0 <= start <= end <= duration + slack for each item, and the starts in order."""
+    assert items
+    for item in items:
+        assert 0 <= item["start"] <= item["end"] <= duration + slack, item
+    starts = [item["start"] for item in items]
+    assert starts == sorted(starts)
 
 
 @pytest.fixture(scope="session")
@@ -183,6 +213,69 @@ def socketio_client(live_server):
     yield make
     for made in clients:
         made.disconnect()
+
+
+def _caught_up(server, session_id, watcher, waiting):
+    """The stored events once they hold the completion (unless `waiting`) and `watcher` has all."""
+    stored = run_events(server, session_id)
+    if not waiting and not any(item["event"] == "pipeline_completion" for item in stored):
+        return None
+    if watcher is not None:
+        last = stored[-1]["data"]["seq"] if stored else 0
+        got = [data["seq"] for _, data in watcher.run_events() if data["session_id"] == session_id]
+        if (got[-1] if got else 0) < last:
+            return None
+    return stored or None
+
+
+# follow_run's answer: "session_id", "episode", "folder" (None unless `server` is the live
+# server), "snapshot" (the status once ended), "stored" (the events route's events), and from the
+# socket client subscribed from seq 0: "received" (all it got, timed) and "events" ((kind, data)).
+def follow_run(server, url, stages=(1, 2), episode=None, timeout=300, socket=True, **extra):
+    """Start a run (start_run) in folder `episode` and follow it to its end (status and socket)."""
+    episode = episode or f"run-{uuid.uuid4().hex[:8]}"
+    watcher = RecordingClient(base_url(server)).connect() if socket else None
+    try:
+        session_id = start_run(server, url, stages, episode_directory=episode, **extra)
+        if watcher is not None:
+            watcher.emit("subscribe", {"session_id": session_id, "last_seq": 0})
+        snapshot = wait_state(server, session_id, timeout=timeout)
+        stored = wait_for(lambda: _caught_up(server, session_id, watcher,
+                                             snapshot["state"] == "awaiting_selection"),
+                          timeout=30, message=f"the events of run {session_id} did not all arrive")
+    finally:
+        if watcher is not None:
+            watcher.disconnect()
+    app = getattr(server, "app", None)
+    return {"session_id": session_id, "episode": episode, "snapshot": snapshot, "stored": stored,
+            "folder": Path(app.extensions["pipeline"].episodes_root) / episode if app else None,
+            "received": list(watcher.received) if watcher else [],
+            "events": watcher.run_events() if watcher else []}
+
+
+@pytest.fixture(scope="session")
+def watch_run(live_server):
+    """follow_run on the live server: `watch_run(url, stages, episode=None, timeout=300, ...)`."""
+    return functools.partial(follow_run, live_server)
+
+
+class QuietReporter:
+    """A stage's reporter that only keeps what it is told (`on_sub_stage(name)` is called too)."""
+
+    def __init__(self, on_sub_stage=None):
+        self.sub_stages, self.progress = [], []
+        self.on_sub_stage = on_sub_stage
+
+    def sub_stage(self, name):
+        self.sub_stages.append(name)
+        if self.on_sub_stage:
+            self.on_sub_stage(name)
+
+    def sub_progress(self, *args):
+        self.progress.append(args)
+
+    def media_info(self, **fields):
+        pass
 
 
 def cancel_during(server_url, session_id, sub_stage, timeout=120):

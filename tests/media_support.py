@@ -121,7 +121,7 @@ class MediaHandler(http.server.BaseHTTPRequestHandler):
                     self.wfile.write(data)
                     if pause:
                         self.wfile.flush()
-                        time.sleep(pause)
+                        time.sleep(pause)   # kept: the deliberate slowness of a "slow" URL
         except (BrokenPipeError, ConnectionResetError):
             pass  # yt-dlp closed the connection (it had what it needed, or was cancelled)
 
@@ -170,6 +170,11 @@ def three_minute_media(tmp_path):
 def media_url(base, speed="fast", name=None):
     """A media URL no earlier run used (so no checkpoint is reused)."""
     return f"{base}/{speed}/{name or 'talk-' + uuid.uuid4().hex[:10]}.mp4"
+
+
+def cue(start, end, text):
+    """A subtitle cue as services.media.subtitles.parse_vtt gives it."""
+    return {"start": start, "end": end, "text": text}
 
 
 PIPELINE_CHILDREN = ("ffmpeg", "python")

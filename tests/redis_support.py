@@ -4,14 +4,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
 import requests
 
 from tests.media_support import MediaServer, looped_speech
-from tests.server_support import ROOT, free_port, start_server
+from tests.server_support import ROOT, free_port, start_server, wait_for
 
 
 class RedisServer:
@@ -31,16 +30,18 @@ class RedisServer:
         import redis
 
         client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 20
-        while True:
+
+        def answers():
             try:
-                client.ping()
-                break
+                return client.ping()
             except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("redis-server did not start")
-                time.sleep(0.05)
+                return False
+
+        try:
+            wait_for(answers, timeout=20, interval=0.05)
+        except AssertionError:
+            self.stop()
+            raise RuntimeError("redis-server did not start") from None
 
     def stop(self):
         self.proc.terminate()
@@ -78,11 +79,11 @@ class Cluster:
                                  str(self.data_dir)],
                                 cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, env=self.env)
         proc.log_path = log_path
-        deadline = time.monotonic() + 60
-        while b"waiting for runs" not in log_path.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"worker did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.1)
+        wait_for(lambda: b"waiting for runs" in log_path.read_bytes() or proc.poll() is not None,
+                 timeout=60, interval=0.1,
+                 message=lambda: f"worker did not start: {log_path.read_text()[-2000:]}")
+        if proc.poll() is not None:
+            raise AssertionError(f"worker did not start: {log_path.read_text()[-2000:]}")
         self.workers.append(proc)
         return proc
 

@@ -1,5 +1,6 @@
 """Runs waiting for a segment selection, stored as stage 4 leaves them (episode files written
-here), so the segment page can be tested without processing media first."""
+here), so the segment page can be tested without processing media first; and helpers for that
+page in Chromium."""
 import json
 import uuid
 import wave
@@ -13,6 +14,7 @@ RATE = 16_000
 SENTENCES = [{"index": n, "start": n * 10.0, "end": n * 10.0 + 9.0, "text": f"Sentence <b>{n}</b>."}
              for n in range(12)]
 PROPOSED = [(10.0, 39.0), (60.0, 89.0)]
+ROWS = ".segment-list .segment-row"   # the page's segment rows
 
 
 def _words(sentence):
@@ -90,3 +92,34 @@ def waiting(app):
     yield session_id
     with app.app_context():
         app.extensions["pipeline"].cancel(session_id)
+
+
+# --- the segment page in Chromium (tests/test_browser_segments*.py) ---------------------------
+def open_page(page, session_id):
+    """Open the segment page and wait until the regions are drawn."""
+    from playwright.sync_api import expect
+
+    page.goto(f"/runs/{session_id}/segments")
+    expect(page.locator("#waveform [data-segment]").first).to_be_attached()
+    expect(page.locator('[data-field="load-status"]')).to_have_text("")
+
+
+def row_times(page):
+    """(start, end) text of each segment row."""
+    return [(row.locator('[data-edge="start"]').input_value(), row.locator('[data-edge="end"]').input_value())
+            for row in page.locator(ROWS).all()]
+
+
+def seconds(text):
+    """M:SS.ss as seconds."""
+    minutes, rest = text.split(":")
+    return int(minutes) * 60 + float(rest)
+
+
+def drag(page, box_from, dx, steps=12):
+    """Press the mouse in the middle of `box_from`, move it `dx` pixels sideways, release."""
+    x, y = box_from["x"] + box_from["width"] / 2, box_from["y"] + box_from["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y, steps=steps)
+    page.mouse.up()

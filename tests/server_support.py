@@ -30,6 +30,28 @@ def path_without_venv():
                            if part and Path(part).resolve() != Path(venv_bin).resolve())
 
 
+def wait_for(condition, timeout=60, interval=0.2, message=None):
+    """Poll `condition()` until it is true and return it; after `timeout` s fail with `message`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        left = deadline - time.monotonic()
+        if left <= 0:
+            text = message() if callable(message) else message
+            raise AssertionError(text or f"not reached in {timeout} s: {condition}")
+        time.sleep(min(interval, left))
+
+
+def answers_health(url):
+    """Whether the server at `url` answers /healthz with 200 (False while it cannot connect)."""
+    try:
+        return requests.get(f"{url}/healthz", timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
 def start_server(data_dir, log_path, extra_args=(), env=None):
     """Start `run.py` on a free port; returns (process, base URL) once /healthz answers."""
     port = free_port()
@@ -38,44 +60,64 @@ def start_server(data_dir, log_path, extra_args=(), env=None):
                              "--data-dir", str(data_dir)],
                             cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"server did not start: {Path(log_path).read_text()[-2000:]}")
+    try:
+        wait_for(lambda: answers_health(url), timeout=60)
+    except AssertionError:
+        proc.kill()
+        log = Path(log_path).read_text()[-2000:]
+        raise AssertionError(f"server did not start: {log}") from None
+    return proc, url
+
+
+def over_http(server):
+    """Whether `server` is a base URL or the live server rather than a Flask test client."""
+    return isinstance(server, str) or hasattr(server, "url")
+
+
+def base_url(server):
+    """The base URL of a server given as a URL or as the live server."""
+    return getattr(server, "url", server)
 
 
 def run_status(server, session_id):
     """The run's status snapshot; `server` is a base URL, the live server or a Flask test client."""
     path = f"/api/pipeline/status/{session_id}"
-    if isinstance(server, str) or hasattr(server, "url"):
-        return requests.get(f"{getattr(server, 'url', server)}{path}", timeout=10).json()
+    if over_http(server):
+        return requests.get(f"{base_url(server)}{path}", timeout=10).json()
     return server.get(path).get_json()
 
 
+def run_events(server, session_id):
+    """The run's stored events ({"event", "data"}); `server` as for run_status."""
+    path = f"/api/pipeline/events/{session_id}?since=0"
+    if over_http(server):
+        return requests.get(f"{base_url(server)}{path}", timeout=10).json()["events"]
+    return server.get(path).get_json()["events"]
+
+
 def wait_state(server, session_id, states=ENDED, timeout=120):
-    """Poll the status route until the run is in one of `states` (by default: ended); returns
-    the snapshot. `server` as for run_status."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Poll the status route until the run is in one of `states` (default: ended); the snapshot."""
+    def reached():
         snapshot = run_status(server, session_id)
-        if snapshot["state"] in states:
-            return snapshot
-        time.sleep(0.2)
-    raise AssertionError(f"run {session_id} did not reach {states} in {timeout} s")
+        return snapshot if snapshot["state"] in states else None
+
+    return wait_for(reached, timeout,
+                    message=f"run {session_id} did not reach {states} in {timeout} s")
 
 
 def start_run(server, url, stages=(1, 2), **extra):
-    """Start a run through the JSON API (`extra`: more body fields); returns its session id."""
-    body = {"youtube_url": url, "selected_stages": list(stages), **extra}
-    response = requests.post(f"{getattr(server, 'url', server)}/pipeline/execute", json=body,
-                             timeout=10)
-    assert response.status_code == 202, response.text
-    answer = response.json()
+    """POST a run as JSON (no CSRF token needed) and return its id; `stages` None sends none."""
+    body = {"youtube_url": url, **({} if stages is None else {"selected_stages": list(stages)}),
+            **extra}
+    if over_http(server):
+        response = requests.post(f"{base_url(server)}/pipeline/execute", json=body, timeout=10)
+        status, text = response.status_code, response.text
+        answer = response.json() if status == 202 else None
+    else:
+        response = server.post("/pipeline/execute", json=body)
+        status, text = response.status_code, response.get_data(as_text=True)
+        answer = response.get_json()
+    assert status == 202, text
     assert answer["status"] in ("started", "queued") and answer["monitoring_enabled"] is True
     return answer["session_id"]
 

@@ -10,10 +10,9 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-import requests
 
 from tests.conftest import FIXTURES, cancel_during
-from tests.server_support import wait_state
+from tests.server_support import start_run, wait_state
 from tests.media_support import child_processes, ffmpeg
 
 TARGET_I, TARGET_TP = -16.0, -1.5
@@ -36,25 +35,16 @@ def duration_of(path):
         return container.duration / av.time_base
 
 
-def start(live_server, url, stages, episode, options=None):
-    body = {"youtube_url": url, "selected_stages": stages, "episode_directory": episode,
-            "options": options or {}}
-    response = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10)
-    assert response.status_code == 202, response.text
-    return response.json()["session_id"]
-
-
 def episodes(live_server):
     return Path(live_server.app.config["PIPELINE"]["data_dir"]) / "episodes"
 
 
 @pytest.fixture(scope="module")
-def interview(live_server, media_server):
+def interview(watch_run, live_server, media_server):
     """Stages 1–6 of the two-voice interview (guest 6 dB quieter), the default full mode."""
-    client = live_server.app.test_client()
     episode = f"interview-{uuid.uuid4().hex[:8]}"
-    session_id = start(live_server, f"{media_server}/two_voices.m4a", [1, 2, 3, 4, 5, 6], episode)
-    snapshot = wait_state(client, session_id, timeout=300)
+    snapshot = watch_run(f"{media_server}/two_voices.m4a", [1, 2, 3, 4, 5, 6], episode=episode,
+                         timeout=300, socket=False)["snapshot"]
     assert snapshot["state"] == "completed", snapshot["error"]
     folder = episodes(live_server) / episode
     return {"folder": folder, "episode": episode,
@@ -146,7 +136,8 @@ def test_music_bed_is_ducked_under_speech_with_intro_and_outro(interview, live_s
     episode = f"{interview['episode']}-bed"
     shutil.copytree(interview["folder"], episodes(live_server) / episode)
     client = live_server.app.test_client()
-    snapshot = wait_state(client, start(live_server, "http://127.0.0.1:9/bed.m4a", [6], episode))
+    snapshot = wait_state(client, start_run(live_server, "http://127.0.0.1:9/bed.m4a", [6],
+                                            episode_directory=episode))
     assert snapshot["state"] == "completed", snapshot["error"]
     folder = episodes(live_server) / episode
     made = json.loads((folder / "production.json").read_text())
@@ -176,8 +167,8 @@ def test_highlights_mode_in_mp3(interview, live_server, monkeypatch):
                           dict(first, index=1, start=first["start"] + 20.0, end=first["start"] + 35.0)]
     (folder / "segments.json").write_text(json.dumps(chosen))
     client = live_server.app.test_client()
-    session_id = start(live_server, "http://127.0.0.1:9/h.mp3", [6], episode,
-                       {"episode_mode": "highlights"})
+    session_id = start_run(live_server, "http://127.0.0.1:9/h.mp3", [6], episode_directory=episode,
+                           options={"episode_mode": "highlights"})
     snapshot = wait_state(client, session_id)
     assert snapshot["state"] == "completed", snapshot["error"]
     made = json.loads((folder / "production.json").read_text())
@@ -207,7 +198,7 @@ def test_cancel_in_the_middle_of_stage_6(live_server, interview):
     analysis["duration"] = 42.382 * 30
     analysis["speech"]["segments"] = [[0.0, 42.382 * 30]]
     (folder / "analysis.json").write_text(json.dumps(analysis))
-    session_id = start(live_server, "http://127.0.0.1:9/long.m4a", [6], episode)
+    session_id = start_run(live_server, "http://127.0.0.1:9/long.m4a", [6], episode_directory=episode)
     took, completion = cancel_during(live_server.url, session_id, "Mixing intro/outro and music bed")
     assert completion["status"] == "cancelled"
     assert took <= 1.0, f"cancel took {took:.2f} s"

@@ -3,7 +3,6 @@ the batch pages, the JSON list, the socket subscription's refusals and the termi
 import io
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -11,7 +10,7 @@ import requests
 
 from tests.conftest import RecordingClient
 from tests.media_support import write_feed
-from tests.server_support import ROOT, csrf_token, wait_state
+from tests.server_support import ROOT, csrf_token, wait_for, wait_state
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +122,8 @@ def test_the_form_shows_the_message_in_the_page(client):
     assert "<b>bold</b>" not in page.split("</textarea>")[1]
 
 
-@pytest.mark.parametrize("path", ["/batches/nope", "/batches/" + "x" * 40])
+@pytest.mark.parametrize("path", ["/batches/nope", "/batches/" + "x" * 40, "/batches/ab%24c",
+                                  "/batches/%C3%A9t%C3%A9", "/batches/UPPER"])
 def test_unknown_batches_answer_404(client, path):
     assert client.get(path).status_code == 404
     batch_id = path.rsplit("/", 1)[1]
@@ -133,6 +133,39 @@ def test_unknown_batches_answer_404(client, path):
                         ("post", f"/api/batches/{batch_id}/retry")):
         answer = getattr(client, method)(api, json={} if method == "post" else None)
         assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "unknown_batch"
+
+
+BATCH_ROUTES = [("get", "/batches/{}"), ("get", "/api/batches/{}"),
+                ("get", "/api/batches/{}/events"), ("post", "/api/batches/{}/cancel"),
+                ("post", "/api/batches/{}/retry")]
+
+
+@pytest.mark.parametrize("sent", ["a" * 33, "x" * 40, "ab%24c", "%C3%A9", "UPPER", "%00"])
+def test_an_id_no_batch_can_have_gets_the_unknown_batch_answer(client, app, monkeypatch, sent):
+    unknown = uuid.uuid4().hex
+    expected = {path: getattr(client, method)(path.format(unknown)) for method, path in BATCH_ROUTES}
+
+    def refuse(*args):
+        raise AssertionError(f"the view was called with {args}")
+
+    batches = app.extensions["batches"]
+    for name in ("snapshot", "cancel_all", "retry_failed"):
+        monkeypatch.setattr(batches, name, refuse)
+    monkeypatch.setattr(batches.store, "has_batch", refuse)
+    for method, path in BATCH_ROUTES:
+        answer = getattr(client, method)(path.format(sent))
+        assert expected[path].status_code == 404, path
+        assert (answer.status_code, answer.content_type, answer.get_data(as_text=True)) == (
+            expected[path].status_code, expected[path].content_type,
+            expected[path].get_data(as_text=True)), path
+
+
+def test_a_percent_encoded_slash_in_a_batch_id_matches_no_route(client):
+    answer = client.get("/api/batches/a%2Fb")
+    assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "not_found"
+    assert client.post("/api/batches/a%2Fb/cancel").status_code == 404
+    page = client.get("/batches/a%2Fb")
+    assert page.status_code == 404 and "text/html" in page.content_type
 
 
 @pytest.mark.parametrize("since", ["-1", "²", "1" * 20, "x"])
@@ -211,10 +244,8 @@ def test_a_form_post_of_several_urls_leads_to_the_batch_page(client, site):
     batch_id = answer.headers["Location"].rsplit("/batches/", 1)[1]
     page = client.get(f"/batches/{batch_id}").get_data(as_text=True)
     assert page.count('class="batch-entry"') == 2
-    deadline = time.monotonic() + 60
-    while client.get(f"/api/batches/{batch_id}").get_json()["state"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.3)
+    wait_for(lambda: client.get(f"/api/batches/{batch_id}").get_json()["state"] != "running",
+             timeout=60, interval=0.3)
     assert client.get(f"/api/batches/{batch_id}").get_json()["state"] == "completed"
 
 

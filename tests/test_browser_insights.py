@@ -7,7 +7,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_support import PHONE, screenshot
-from tests.server_support import start_run, wait_state
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
@@ -15,23 +14,17 @@ AUDIO = '[data-field="episode-audio"]'
 
 
 @pytest.fixture(scope="module")
-def summarized_run(live_server, media_server):
+def summarized_run(watch_run, live_server, media_server):
     """A completed 1-5 run with at least two chapters: (session_id, summary.json's content).
 
     The three-topic recording gives three chapters; without it the speech fixture's single
     chapter is split in two by hand.
     """
     name = "topics.m4a" if (FIXTURES / "topics.m4a").is_file() else "speech.mp4"
-    session_id = start_run(live_server, f"{media_server}/{name}?browser-{uuid.uuid4().hex[:8]}",
-                           stages=(1, 2, 3, 4, 5))
-    assert wait_state(live_server, session_id, timeout=240)["state"] == "completed"
-    with live_server.app.app_context():
-        from storage.database import db
-        from storage.models import Run
-
-        episode_dir = db.session.scalar(db.select(Run.episode_dir)
-                                        .where(Run.session_id == session_id))
-    path = Path(live_server.app.extensions["pipeline"].episodes_root) / episode_dir / "summary.json"
+    run = watch_run(f"{media_server}/{name}?browser-{uuid.uuid4().hex[:8]}", (1, 2, 3, 4, 5),
+                    timeout=240, socket=False)
+    assert run["snapshot"]["state"] == "completed"
+    session_id, path = run["session_id"], run["folder"] / "summary.json"
     summary = json.loads(path.read_text("utf-8"))
     if len(summary["chapters"]) < 2:
         first = summary["chapters"][0]

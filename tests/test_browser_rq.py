@@ -3,12 +3,11 @@ shows for a local run, and its client keeps one event per seq, in order, whateve
 import re
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from tests.browser_support import browser, open_page, screenshot  # noqa: F401 - fixture
+from tests.conftest import follow_run
 from tests.redis_support import cluster, media, redis_server, unique_url  # noqa: F401
-from tests.server_support import wait_state
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -78,12 +77,8 @@ def test_a_run_on_a_worker_looks_like_a_local_run(page, cluster, media):  # noqa
 
 
 def test_client_keeps_one_event_per_seq_in_order(page, cluster, media):  # noqa: F811
-    answer = requests.post(f"{cluster.url}/pipeline/execute", timeout=10, json={
-        "youtube_url": unique_url(media, "speech-x3"), "selected_stages": [1]})
-    session_id = answer.json()["session_id"]
-    wait_state(cluster.url, session_id, timeout=120)
-    events = requests.get(f"{cluster.url}/api/pipeline/events/{session_id}?since=0",
-                          timeout=10).json()["events"]
+    run = follow_run(cluster.url, unique_url(media, "speech-x3"), [1], timeout=120, socket=False)
+    session_id, events = run["session_id"], run["stored"]
     missing = [1, 5, 6, len(events) - 1]
     page.goto("/runs")
     result = page.evaluate(SHUFFLED_FEED, [session_id, events, missing])

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.conftest import RecordingClient
-from tests.server_support import wait_state
+from tests.server_support import start_run, wait_state
 from tests.media_support import MediaServer, child_processes, looped_speech
 
 CANCEL_BOUND = 1.0
@@ -45,8 +45,7 @@ def cancel_via(entry, live_server, watcher, session_id):
 def test_cancel_mid_stage_is_quick_and_clean(live_server, media, path, stages, sub_stage, entry,
                                              stage_outputs):
     episode = f"cancel-{uuid.uuid4().hex[:8]}"
-    body = {"youtube_url": media.url + path, "selected_stages": stages, "episode_directory": episode}
-    session_id = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
+    session_id = start_run(live_server, media.url + path, stages, episode_directory=episode)
     watcher = RecordingClient(live_server.url).connect()
     try:
         watcher.emit("subscribe", {"session_id": session_id})
@@ -85,7 +84,6 @@ def test_cancel_mid_stage_is_quick_and_clean(live_server, media, path, stages, s
 
 
 def test_cancel_of_a_finished_run_is_not_running(live_server, speech_url, client):
-    body = {"youtube_url": speech_url, "selected_stages": [1], "episode_directory": f"done-{uuid.uuid4().hex[:6]}"}
-    session_id = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
+    session_id = start_run(live_server, speech_url, [1], episode_directory=f"done-{uuid.uuid4().hex[:6]}")
     assert wait_state(client, session_id)["state"] == "completed"
     assert client.post(f"/api/pipeline/cancel/{session_id}").get_json()["status"] == "not_running"

@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import SPEECH_WORDS, assert_heard
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -17,8 +19,7 @@ def test_process_runs_stages_and_reports(tmp_path, speech_url):
     assert "[1/7] Media Extraction" in result.stderr
     assert "[2/7] Transcription" in result.stderr
     assert "Run completed" in result.stderr
-    transcript = (tmp_path / "episodes" / "cli-run" / "transcript.txt").read_text().lower()
-    assert "coffee" in transcript and "mountains" in transcript
+    assert_heard((tmp_path / "episodes" / "cli-run" / "transcript.txt").read_text(), SPEECH_WORDS)
 
 
 def test_process_refuses_bad_input(tmp_path):

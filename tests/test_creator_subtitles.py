@@ -1,217 +1,52 @@
-"""The creator's subtitles: parse_vtt on odd and hostile WebVTT, the language choice, and
-stages 1-2 through the live server where yt-dlp really downloads a page's subtitle track."""
+"""The creator's subtitles through the pipeline: stages 1-2 through the live server where
+yt-dlp really downloads a page's subtitle track, the download worker's conversion to WebVTT,
+and when stage 2 uses the subtitles instead of transcribing."""
 import json
-import random
-import time
 import uuid
-from pathlib import Path
 
 import pytest
-import requests
 
-from services.media.subtitles import estimated_words, parse_vtt
-from services.download.options import creator_subtitle_language
-from tests.conftest import FIXTURES, SPEECH_WORDS
-from tests.server_support import wait_state
-from tests.media_support import MediaServer
-
-# --- parse_vtt ---------------------------------------------------------------------------------
-
-
-def cue(start, end, text):
-    return {"start": start, "end": end, "text": text}
-
-
-def test_a_full_file_with_header_blocks_settings_tags_and_entities():
-    text = (
-        "WEBVTT - a title\nKind: captions\nLanguage: en\n\n"
-        "NOTE a comment\nthat runs over two lines\n\n"
-        "STYLE\n::cue(.loud) { color: red }\n\n"
-        "REGION\nid:fred width:40%\n\n"
-        "intro-1\n00:00:01.000 --> 00:00:03.500 align:start position:10% line:0 region:fred\n"
-        "<v Roger Bingham>We are in <b>New</b> York &amp; <i>Boston</i></v>\n\n"
-        "2\n00:00:03.500 --> 00:00:05.000\n"
-        "<c.yellow.bg_blue>Fish</c> &lt;b&gt; chips&nbsp;and&lrm; peas\n"
-        "<00:00:04.000><c> second</c><00:00:04.500><c> line</c>\n"
-    )
-    assert parse_vtt(text) == [
-        cue(1.0, 3.5, "We are in New York & Boston"),
-        cue(3.5, 5.0, "Fish <b> chips and peas second line"),
-    ]
-
-
-@pytest.mark.parametrize("timing, start, end", [
-    ("00:01.000 --> 00:02.500", 1.0, 2.5),               # no hours
-    ("01:02:03.004 --> 01:02:04.000", 3723.004, 3724.0),
-    ("00:00:01,250 --> 00:00:02,000", 1.25, 2.0),        # SRT-style commas
-    ("00:01.5 --> 00:02.25", 1.5, 2.25),                 # short fractions
-    ("0:00:07.000-->0:00:08.000", 7.0, 8.0),             # no spaces, one-digit hours
-    ("100:00:00.000 --> 100:00:01.000", 360000.0, 360001.0),
-])
-def test_timestamps_with_and_without_hours(timing, start, end):
-    [only] = parse_vtt(f"WEBVTT\n\n{timing}\nhello\n")
-    assert only["start"] == pytest.approx(start) and only["end"] == pytest.approx(end)
-    assert only["text"] == "hello"
-
-
-def test_bom_crlf_and_cr_line_ends():
-    body = "WEBVTT\n\n00:01.000 --> 00:02.000\none\n\n00:02.000 --> 00:03.000\ntwo\n"
-    expected = [cue(1.0, 2.0, "one"), cue(2.0, 3.0, "two")]
-    assert parse_vtt("\ufeff" + body.replace("\n", "\r\n")) == expected
-    assert parse_vtt(body.replace("\n", "\r")) == expected
-    assert parse_vtt(body.replace("WEBVTT\n\n", "")) == expected    # no header at all
-
-
-def test_empty_and_tag_only_cues_are_dropped_and_lines_joined():
-    text = ("WEBVTT\n\n00:01.000 --> 00:02.000\n\n"
-            "00:02.000 --> 00:03.000\n<c></c> <i> </i>\n\n"
-            "00:04.000 --> 00:05.000\n  first line  \n\tsecond\tline\n")
-    assert parse_vtt(text) == [cue(4.0, 5.0, "first line second line")]
-
-
-def test_garbage_lines_and_broken_cues_are_skipped_and_the_rest_kept():
-    text = ("WEBVTT\n\nthis is not a cue\nnor this\n\n"
-            "00:99.000 --> 00:01.000\nminutes out of range\n\n"
-            "00:05.000 --> 00:04.000\nends before it starts\n\n"
-            "00:01.000 -> 00:02.000\nwrong arrow\n\n"
-            "00:06.000 --> 00:07.000\nkept\n\n"
-            "00:08.000 --> 00:09.000\nalso kept\n00:10.000 --> 00:11.000\nno blank line before\n")
-    assert parse_vtt(text) == [cue(6.0, 7.0, "kept"), cue(8.0, 9.0, "also kept"),
-                               cue(10.0, 11.0, "no blank line before")]
-
-
-def test_rolling_captions_keep_each_line_once():
-    # The shape of YouTube's rolling captions: each cue repeats the line shown before it, and a
-    # 10 ms cue holds the finished line alone.
-    text = ("WEBVTT\nKind: captions\nLanguage: en\n\n"
-            "00:00:00.000 --> 00:00:02.500 align:start position:0%\n"
-            "so<00:00:00.500><c> today</c><00:00:01.000><c> we</c>\n\n"
-            "00:00:02.500 --> 00:00:02.510 align:start position:0%\nso today we\n\n"
-            "00:00:02.510 --> 00:00:05.000 align:start position:0%\n"
-            "so today we\ntalk<00:00:03.000><c> about</c><00:00:04.000><c> coffee</c>\n\n"
-            "00:00:05.000 --> 00:00:05.010 align:start position:0%\ntalk about coffee\n\n"
-            "00:00:05.010 --> 00:00:07.000 align:start position:0%\n"
-            "talk about coffee\nand tea\n")
-    assert parse_vtt(text) == [cue(0.0, 2.51, "so today we"), cue(2.51, 5.01, "talk about coffee"),
-                               cue(5.01, 7.0, "and tea")]
-
-
-def test_the_same_words_said_again_later_are_kept():
-    text = "00:01.000 --> 00:02.000\nYes.\n\n00:05.000 --> 00:06.000\nYes.\n"
-    assert parse_vtt(text) == [cue(1.0, 2.0, "Yes."), cue(5.0, 6.0, "Yes.")]
-
-
-def test_ruby_text_and_invisible_marks_are_removed():
-    text = "00:01.000 --> 00:02.000\n<ruby>漢<rt>kan</rt>字<rp>(</rp></ruby>\u200b&rlm;ok\n"
-    assert parse_vtt(text) == [cue(1.0, 2.0, "漢字ok")]
-
-
-def test_cues_come_back_in_time_order():
-    text = "00:05.000 --> 00:06.000\nlater\n\n00:01.000 --> 00:02.000\nsooner\n"
-    assert [item["text"] for item in parse_vtt(text)] == ["sooner", "later"]
-
-
-HOSTILE = [
-    None, b"WEBVTT", 42, "", "\ufeff", "WEBVTT", "-->", " --> ", "\n\n\n", "\x00\x01\x02",
-    "WEBVTT\n\n00:00.000 --> \nno end\n", "00:00:00.000 --> 00:00:01.000\n" + "<" * 200_000,
-    "00:00:00.000 --> 00:00:01.000\n" + "<rt>" * 50_000 + "</rp>",
-    "00:00:00.000 --> 00:00:01.000\n" + "&" * 10_000 + "&#x110000;&#0;&#xd800;",
-    " " * 100_000 + "--> 00:01.000", "NOTE --> 00:01.000\n",
-    "99999:59:59.999 --> 99999:59:59.999\nfar away\n",
-]
-
-
-@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
-def test_hostile_input_never_raises_and_gives_sound_cues(text):
-    started = time.monotonic()
-    cues = parse_vtt(text)
-    assert time.monotonic() - started < 2.0
-    assert isinstance(cues, list)
-    for item in cues:
-        assert 0 <= item["start"] <= item["end"] and item["text"].strip() == item["text"] != ""
-
-
-def test_random_vtt_fragments_never_raise():
-    pieces = ["WEBVTT", "NOTE", "STYLE", "\n", "\n\n", "\r\n", "00:01.000", "01:02:03.456", " --> ",
-              "-->", "<c>", "</c>", "<v A>", "&amp;", "&", "<", ">", "text", "99:99.999", "\ufeff",
-              "align:start", "<00:00:01.000>", "<rt>", "</rt>"]
-    chooser = random.Random(20240601)
-    for _ in range(2000):
-        text = "".join(chooser.choice(pieces) for _ in range(chooser.randint(0, 40)))
-        for item in parse_vtt(text):
-            assert 0 <= item["start"] <= item["end"] and item["text"]
-
-
-def test_estimated_words_share_the_cue_by_length():
-    words = estimated_words(10.0, 12.0, "I see elephants")
-    assert [w["word"] for w in words] == [" I", " see", " elephants"]
-    assert words[0]["start"] == 10.0 and words[-1]["end"] == 12.0
-    assert [w["end"] for w in words[:-1]] == [w["start"] for w in words[1:]]
-    durations = [w["end"] - w["start"] for w in words]
-    assert durations[2] == pytest.approx(durations[0] * 9, abs=0.01)   # 9 letters against 1
-    assert estimated_words(1.0, 1.0, "a b") == [{"start": 1.0, "end": 1.0, "word": " a"},
-                                                 {"start": 1.0, "end": 1.0, "word": " b"}]
-
-
-# --- which language yt-dlp is asked for ---------------------------------------------------------
-
-@pytest.mark.parametrize("available, wanted, chosen", [
-    ({"de": [{}], "en-GB": [{}], "en": [{}]}, None, "en"),
-    ({"de": [{}], "en-GB": [{}]}, None, "en-GB"),
-    ({"live_chat": [{}], "de": [{}]}, None, "de"),
-    ({"live_chat": [{}]}, None, None),
-    ({"de": [{}], "en": [{}]}, "de", "de"),
-    ({"de-DE": [{}], "en": [{}]}, "de", "de-DE"),
-    ({"en": [{}]}, "fr", None),                          # never another language than asked for
-    ({"en": []}, None, None),                            # listed without any format
-    ({"../../evil": [{}], "x\n": [{}]}, None, None),     # not language codes: never a file name
-    (None, None, None), ("en", None, None),
-])
-def test_the_subtitle_language_choice(available, wanted, chosen):
-    assert creator_subtitle_language(available, wanted) == chosen
-
+from services.media.subtitles import parse_vtt
+from tests.conftest import FIXTURES, SPEECH_WORDS, QuietReporter, assert_heard
+from tests.media_support import MediaServer, cue
 
 # --- stages 1-2 through the live server -----------------------------------------------------------
 
-def run_stages(live_server, client, url, episode, prefer):
-    body = {"youtube_url": url, "selected_stages": [1, 2], "episode_directory": episode,
-            "options": {"prefer_creator_subtitles": prefer}}
-    answer = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10)
-    assert answer.status_code == 202, answer.text
-    session_id = answer.json()["session_id"]
-    snapshot = wait_state(client, session_id, timeout=240)
-    stored = requests.get(f"{live_server.url}/api/pipeline/events/{session_id}?since=0",
-                          timeout=10).json()["events"]
-    folder = Path(live_server.app.config["PIPELINE"]["data_dir"]) / "episodes" / episode
-    return {"snapshot": snapshot, "events": stored, "folder": folder,
-            "logs": [e["data"] for e in stored if e["event"] == "log_stream"]}
+def run_stages(watch_run, url, episode, prefer):
+    """Stages 1-2 of `url` in `episode`, followed to the end: the run, its stored events as
+    `events` and its log lines as `logs`."""
+    run = watch_run(url, [1, 2], episode=episode, timeout=240, socket=False,
+                    options={"prefer_creator_subtitles": prefer})
+    return dict(run, events=run["stored"],
+                logs=[e["data"] for e in run["stored"] if e["event"] == "log_stream"])
 
 
 def read_json(folder, name):
+    """A JSON file of the episode folder."""
     return json.loads((folder / name).read_text(encoding="utf-8"))
 
 
 def logged(run, words, level=None):
+    """Whether a log line of the run holds `words` (at `level`, when given)."""
     return any(words in line["message"] and (level is None or line["level"] == level)
                for line in run["logs"])
 
 
 @pytest.fixture(scope="module")
-def page_runs(live_server, media_server):
+def page_runs(watch_run, media_server):
     """The same page three times in one episode folder: subtitles preferred, again (all
     reused), then not preferred (stage 1 redone without them, stage 2 by faster-whisper)."""
     url = f"{media_server}/speech_page.html"
     episode = f"creator-{uuid.uuid4().hex[:8]}"
-    client = live_server.app.test_client()
-    preferred = run_stages(live_server, client, url, episode, True)
+    preferred = run_stages(watch_run, url, episode, True)
     preferred["transcript"] = read_json(preferred["folder"], "transcript.json")
     preferred["metadata"] = read_json(preferred["folder"], "metadata.json")
     preferred["checkpoints"] = read_json(preferred["folder"], "checkpoints.json")
     preferred["srt"] = (preferred["folder"] / "transcript.srt").read_text(encoding="utf-8")
     preferred["vtt"] = (preferred["folder"] / "creator_subtitles.vtt").read_text(encoding="utf-8")
     preferred["files"] = sorted(path.name for path in preferred["folder"].iterdir())
-    again = run_stages(live_server, client, url, episode, True)
-    transcribed = run_stages(live_server, client, url, episode, False)
+    again = run_stages(watch_run, url, episode, True)
+    transcribed = run_stages(watch_run, url, episode, False)
     transcribed["transcript"] = read_json(transcribed["folder"], "transcript.json")
     transcribed["metadata"] = read_json(transcribed["folder"], "metadata.json")
     return {"preferred": preferred, "again": again, "transcribed": transcribed}
@@ -282,21 +117,19 @@ def test_without_the_setting_the_same_page_is_transcribed(page_runs):
     transcript = run["transcript"]
     assert transcript.get("source", "whisper") == "whisper" and "words_estimated" not in transcript
     assert transcript["model"] == "bundled"
-    text = transcript["text"].lower()
-    for word in SPEECH_WORDS:
-        assert word.lower() in text
+    assert_heard(transcript["text"], SPEECH_WORDS)
     assert not (run["folder"] / "creator_subtitles.vtt").exists()
     assert run["metadata"]["creator_subtitles"] is None
     assert not logged(run, "creator's subtitles")
 
 
-def test_a_subtitle_track_that_fails_to_download_is_only_a_warning(live_server, app, tmp_path):
+def test_a_subtitle_track_that_fails_to_download_is_only_a_warning(watch_run, tmp_path):
     (tmp_path / "page.html").write_text(
         '<video src="speech.mp4"><track kind="subtitles" srclang="en" src="gone.vtt"></video>',
         encoding="utf-8")
     server = MediaServer(tmp_path)
     try:
-        run = run_stages(live_server, app.test_client(), f"{server.url}/page.html",
+        run = run_stages(watch_run, f"{server.url}/page.html",
                          f"creator-missing-{uuid.uuid4().hex[:8]}", True)
     finally:
         server.close()
@@ -307,7 +140,7 @@ def test_a_subtitle_track_that_fails_to_download_is_only_a_warning(live_server, 
     assert read_json(run["folder"], "metadata.json")["creator_subtitles"] is None
     transcript = read_json(run["folder"], "transcript.json")
     assert transcript["source"] == "whisper"
-    assert all(word.lower() in transcript["text"].lower() for word in SPEECH_WORDS)
+    assert_heard(transcript["text"], SPEECH_WORDS)
     assert not list(run["folder"].glob("creator_subtitles*"))
 
 
@@ -347,20 +180,8 @@ def test_subtitles_in_another_format_are_converted_to_webvtt(tmp_path):
                                                                "source.mp4"]
 
 
-class QuietReporter:
-    """Takes a stage's reports and keeps nothing (the stage's own decisions are under test)."""
-
-    def sub_stage(self, name):
-        pass
-
-    def sub_progress(self, *args):
-        pass
-
-    def media_info(self, **fields):
-        pass
-
-
 def stage_context(folder, whisper, options=None):
+    """Stage 2's context on `folder` with these whisper settings (and a run's options)."""
     from services.engine.cancel import CancelToken
     from services.engine.context import StageContext
 

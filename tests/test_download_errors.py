@@ -11,7 +11,6 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-import requests
 import yt_dlp
 from hypothesis import given, settings, strategies as st
 from yt_dlp.extractor.common import InfoExtractor
@@ -235,19 +234,15 @@ def test_retry_after_takes_any_header(value):
 # --- through the pipeline: the stage error is the explanation, with its code -----------------
 
 def run_stage_1(live_server, client, url):
+    """Stage 1 of `url`, followed to its end: (final snapshot, its pipeline_error events)."""
     import uuid
 
-    from tests.server_support import wait_state
+    from tests.conftest import follow_run
 
-    body = {"youtube_url": url, "selected_stages": [1],
-            "episode_directory": f"errors-{uuid.uuid4().hex[:8]}"}
-    answer = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10)
-    session_id = answer.json()["session_id"]
-    snapshot = wait_state(client, session_id)
-    events = requests.get(f"{live_server.url}/api/pipeline/events/{session_id}?since=0",
-                          timeout=10).json()["events"]
-    errors = [e["data"] for e in events if e["event"] == "pipeline_error"]
-    return snapshot, errors
+    run = follow_run(live_server, url, [1], episode=f"errors-{uuid.uuid4().hex[:8]}",
+                     timeout=120, socket=False)
+    errors = [e["data"] for e in run["stored"] if e["event"] == "pipeline_error"]
+    return run["snapshot"], errors
 
 
 def test_a_live_stream_that_has_not_ended_is_refused(live_server, client, tmp_path):

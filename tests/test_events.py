@@ -68,7 +68,7 @@ class SlowStore(MemoryStore):
     def append_events(self, session_id, sent):
         import time
 
-        time.sleep(0.002)
+        time.sleep(0.002)   # kept: the deliberate slowness of this fake store
         self.transactions += 1
         self.events.extend((session_id, event["seq"], kind) for kind, event in sent)
 
@@ -120,7 +120,7 @@ def test_progress_and_its_update_come_together_while_log_lines_flood():
             recorder.emit_log("run", {"level": "INFO", "message": "line", "logger": "pipeline"})
             number += 1
             if number % 20 == 0:
-                time.sleep(0.0002)   # as a stage logs: in bursts
+                time.sleep(0.0002)   # kept: a stage logs in bursts
 
     flooder = threading.Thread(target=flood)
     flooder.start()
@@ -130,7 +130,7 @@ def test_progress_and_its_update_come_together_while_log_lines_flood():
                                                   ("pipeline_update", {"n": number})])
             assert [event["n"] for event in sent] == [number, number]
             assert sent[1]["seq"] == sent[0]["seq"] + 1
-            time.sleep(0.0005)
+            time.sleep(0.0005)   # kept: paces the updates among the flood of lines
     finally:
         stop.set()
         flooder.join(10)

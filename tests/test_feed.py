@@ -14,7 +14,6 @@ import pytest
 import requests
 
 from services.media.ffmpeg import probe
-from tests.server_support import wait_state
 from tests.media_support import ffmpeg
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -63,18 +62,13 @@ def add_run(app, folder_name, state="completed", title="A run", age_seconds=0):
 
 
 @pytest.fixture(scope="module")
-def produced(live_server, speech_url):
+def produced(watch_run, speech_url):
     """A real 1–5 run of the speech fixture plus an episode.m4a and production.json made here
     (stage 6's outputs): (session_id, folder)."""
-    client = live_server.app.test_client()
-    folder_name = f"feed-{uuid.uuid4().hex[:8]}"
-    answer = client.post("/pipeline/execute", json={
-        "youtube_url": speech_url, "selected_stages": [1, 2, 3, 4, 5],
-        "episode_directory": folder_name})
-    assert answer.status_code == 202, answer.get_json()
-    session_id = answer.get_json()["session_id"]
-    assert wait_state(client, session_id, timeout=300)["state"] == "completed"
-    folder = episodes_root(live_server.app) / folder_name
+    run = watch_run(speech_url, [1, 2, 3, 4, 5], episode=f"feed-{uuid.uuid4().hex[:8]}",
+                    socket=False)
+    assert run["snapshot"]["state"] == "completed"
+    session_id, folder = run["session_id"], run["folder"]
     subprocess.run([ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
                     "-i", str(folder / "audio_hq.flac"), "-c:a", "aac", "-b:a", "64k",
                     str(folder / "episode.m4a")], check=True)

@@ -3,33 +3,20 @@ client: every sub-stage shows, the verdict is `passed`, the manifest's checksums
 page links the report, and the feed offers the episode."""
 import hashlib
 import json
-import time
 import uuid
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 import requests
 
 from services.stages import STAGES
-from tests.conftest import RecordingClient
 
 
 @pytest.fixture(scope="module")
-def full_run(live_server, media_server):
-    episode = f"full-{uuid.uuid4().hex[:8]}"
-    watcher = RecordingClient(live_server.url).connect()
-    body = {"youtube_url": f"{media_server}/topics.m4a?full", "selected_stages": list(range(1, 8)),
-            "episode_directory": episode}
-    answer = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10)
-    assert answer.status_code == 202, answer.text
-    session_id = answer.json()["session_id"]
-    watcher.emit("subscribe", {"session_id": session_id, "last_seq": 0})
-    watcher.wait_for(lambda got: any(k == "pipeline_completion" for k, *_ in got), timeout=400)
-    time.sleep(0.3)
-    watcher.disconnect()
-    return {"session_id": session_id, "events": watcher.run_events(),
-            "folder": Path(live_server.app.config["PIPELINE"]["data_dir"]) / "episodes" / episode}
+def full_run(watch_run, media_server):
+    """One 1–7 run of topics.m4a, watched from its start."""
+    return watch_run(f"{media_server}/topics.m4a?full", range(1, 8),
+                     episode=f"full-{uuid.uuid4().hex[:8]}", timeout=400)
 
 
 def test_every_sub_stage_of_every_stage_shows(full_run):

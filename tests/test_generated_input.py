@@ -7,7 +7,6 @@ import html
 import json
 import logging
 import re
-import time
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -15,7 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import RecordingClient
-from tests.server_support import wait_state
+from tests.server_support import start_run, wait_for, wait_state
 
 # --- strategies ------------------------------------------------------------------------------
 TRICKY = ["\u00b2", "\u0662", "\uff12", "\u00bd", "\u2168", "\U0001d7ce", "\x00", "\t", "\n", "\r",
@@ -133,11 +132,8 @@ def no_server_errors(caplog):
 def ended_run(live_server, media_server):
     """The id of a run that was started and cancelled: it exists, it is not running."""
     client = live_server.app.test_client()
-    started = client.post("/pipeline/execute", json={
-        "youtube_url": f"{media_server}/speech.mp4", "selected_stages": [1],
-        "episode_directory": "generated-input"})
-    assert started.status_code == 202, started.get_json()
-    session_id = started.get_json()["session_id"]
+    session_id = start_run(client, f"{media_server}/speech.mp4", [1],
+                           episode_directory="generated-input")
     client.post(f"/api/pipeline/cancel/{session_id}")
     wait_state(client, session_id, timeout=60)
     return session_id
@@ -379,9 +375,8 @@ def test_generated_socket_messages_never_break_the_server(live_server, client, e
                 acknowledged.append(kind)
 
         check()
-        deadline = time.monotonic() + 60
-        while len(handled) < len(acknowledged) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: len(handled) >= len(acknowledged), timeout=60, interval=0.05,
+                 message="some messages were never handled")
         assert len(handled) == len(acknowledged), "some messages were never handled"
         sio.emit("ping", {"t": "still-alive"})
         sio.wait_for(lambda got: any(k == "pong" and d["t"] == "still-alive" for k, d, _ in got),

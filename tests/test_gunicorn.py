@@ -2,14 +2,13 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
 from tests.conftest import RecordingClient
 from tests.media_support import media_url
-from tests.server_support import ROOT, free_port, start_run, wait_state
+from tests.server_support import ROOT, free_port, start_run, wait_for, wait_state
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
@@ -26,15 +25,15 @@ def test_gunicorn_serves_pages_api_and_websocket_events(tmp_path, any_media):
     url = f"http://127.0.0.1:{port}"
     server = _start(tmp_path / "data", port, tmp_path / "gunicorn.log")
     try:
-        deadline = time.monotonic() + 60
-        while True:
+        def health_or_none():
+            assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()[-2000:]
             try:
-                health = requests.get(f"{url}/healthz", timeout=1)
-                break
+                return requests.get(f"{url}/healthz", timeout=1)
             except requests.ConnectionError:
-                assert server.poll() is None and time.monotonic() < deadline, \
-                    (tmp_path / "gunicorn.log").read_text()[-2000:]
-                time.sleep(0.2)
+                return None
+
+        health = wait_for(health_or_none, timeout=60,
+                          message=lambda: (tmp_path / "gunicorn.log").read_text()[-2000:])
         assert health.status_code == 200 and "gunicorn" in health.headers["Server"]
         page = requests.get(url, timeout=10)
         assert page.status_code == 200 and "<form" in page.text

@@ -8,6 +8,7 @@ import pytest
 import socketio
 
 from services.config.loading import ConfigError, load_settings
+from tests.server_support import start_run
 
 SUPERSCRIPT_TWO = "\u00b2"   # "²": str.isdigit() is true, int() refuses it
 
@@ -43,11 +44,8 @@ def test_events_since_is_ascii_digits(client, since):
 
 
 def test_subscribe_with_a_huge_last_seq_is_a_request_error(client, media_server, socketio_client):
-    started = client.post("/pipeline/execute", json={"youtube_url": f"{media_server}/speech.mp4",
-                                                     "selected_stages": [1],
-                                                     "episode_directory": "huge-last-seq"})
-    assert started.status_code == 202
-    session_id = started.get_json()["session_id"]
+    session_id = start_run(client, f"{media_server}/speech.mp4", [1],
+                           episode_directory="huge-last-seq")
     client.post(f"/api/pipeline/cancel/{session_id}")
     sio = socketio_client()
     for last_seq in (2 ** 70, 2 ** 63, -(2 ** 70), 1.5, float("inf"), "7"):

@@ -24,7 +24,7 @@ from tests.conftest import FIXTURES, RecordingClient, cancel_during
 from tests.media_support import media_url
 from storage.database import db
 from storage.models import Event
-from tests.server_support import loopback_http, start_server, wait_state
+from tests.server_support import loopback_http, start_run, start_server, wait_for, wait_state
 
 
 # --- a run slot is always given back -----------------------------------------------------------
@@ -64,9 +64,7 @@ def test_a_failure_while_ending_a_run_still_frees_its_slot(tmp_path):
     specs = [RunSpec(session_id=f"run{n}", url="http://127.0.0.1:9/none.mp4", stages=[1],
                      episode_dir=tmp_path / f"episode{n}") for n in range(2)]
     assert [manager.submit(spec) for spec in specs] == ["started", "queued"]
-    deadline = time.monotonic() + 30
-    while len(ended) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: len(ended) >= 2, timeout=30, interval=0.05)
     assert ended == ["run0", "run1"]      # the second run got the slot the first gave back
     manager.wait_idle(5)
     assert not manager.running and not manager.queued
@@ -80,14 +78,13 @@ def test_a_failure_while_ending_a_run_still_frees_its_slot(tmp_path):
 # --- progress and elapsed time across a resume --------------------------------------------------
 def test_progress_and_elapsed_never_fall_across_a_resume(live_server, client, any_media):
     url = media_url(any_media, "long")
-    session_id = requests.post(f"{live_server.url}/pipeline/execute", timeout=10, json={
-        "youtube_url": url, "selected_stages": [1, 2]}).json()["session_id"]
+    session_id = start_run(live_server, url, [1, 2])
     cancel_during(live_server.url, session_id, "Transcribing", timeout=120)
     assert wait_state(client, session_id)["state"] == "cancelled"
     before = client.get(f"/api/pipeline/events/{session_id}").get_json()["events"]
     shown = max(e["data"]["progress"] for e in before if e["event"] == "pipeline_progress")
     worked = max(e["data"]["time_elapsed"] for e in before if e["event"] == "pipeline_progress")
-    time.sleep(2)   # time stopped is not running time
+    time.sleep(2)   # kept: the clock moves on while the run is stopped, and must not count it
     assert client.post(f"/api/pipeline/resume/{session_id}").status_code == 202
     assert wait_state(client, session_id, timeout=180)["state"] == "completed"
     after = client.get(f"/api/pipeline/events/{session_id}?since={before[-1]['data']['seq']}").get_json()["events"]
@@ -144,7 +141,7 @@ class SlowHandler(http.server.BaseHTTPRequestHandler):
     """Answers after a long wait, so a run stays in stage 1 until it is cancelled."""
 
     def do_GET(self):
-        time.sleep(20)
+        time.sleep(20)   # kept: the deliberate delay of this fake server
         self.send_error(404)
 
     do_HEAD = do_GET
@@ -198,9 +195,7 @@ def test_a_download_without_content_length_stops_at_the_size_limit(live_server, 
     monkeypatch.setitem(live_server.app.config["PIPELINE"]["limits"], "max_size_mb", 0.5)
     episode = f"nolength-{uuid.uuid4().hex[:6]}"
     with loopback_http(NoLengthHandler) as server:
-        session_id = client.post("/pipeline/execute", json={
-            "youtube_url": f"{server}/stream.m4a", "selected_stages": [1],
-            "episode_directory": episode}).get_json()["session_id"]
+        session_id = start_run(client, f"{server}/stream.m4a", [1], episode_directory=episode)
         snapshot = wait_state(client, session_id, timeout=60)
     assert snapshot["state"] == "failed" and "limits.max_size_mb" in snapshot["error"]
     folder = Path(live_server.app.config["PIPELINE"]["data_dir"]) / "episodes" / episode
@@ -226,8 +221,7 @@ def test_unknown_ids_make_no_locks(live_server, client, socketio_client):
 
 def test_a_long_replay_runs_without_the_runs_lock(live_server, client, speech_url):
     pipeline = live_server.app.extensions["pipeline"]
-    session_id = client.post("/pipeline/execute", json={
-        "youtube_url": speech_url + "?replay", "selected_stages": [1]}).get_json()["session_id"]
+    session_id = start_run(client, speech_url + "?replay", [1])
     wait_state(client, session_id)
     first = pipeline.store.last_seq(session_id) + 1
     rows = [{"session_id": session_id, "seq": seq, "kind": "log_stream", "timestamp": "2026-01-01T00:00:00Z",

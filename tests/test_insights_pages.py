@@ -2,28 +2,20 @@
 import json
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 from markupsafe import escape
-
-from tests.server_support import wait_state
 
 INSIGHT_FILES = ("analysis.json", "segments.json", "summary.json", "summary.md")
 
 
 @pytest.fixture(scope="module")
-def summarized_run(live_server, speech_url):
+def summarized_run(watch_run, speech_url):
     """A completed run of stages 1-5 in its own episode folder: (session_id, folder)."""
-    client = live_server.app.test_client()
-    folder_name = f"insights-{uuid.uuid4().hex[:8]}"
-    answer = client.post("/pipeline/execute", json={
-        "youtube_url": speech_url + "?insights", "selected_stages": [1, 2, 3, 4, 5],
-        "episode_directory": folder_name})
-    assert answer.status_code == 202, answer.get_json()
-    session_id = answer.get_json()["session_id"]
-    assert wait_state(client, session_id, timeout=180)["state"] == "completed"
-    folder = Path(live_server.app.extensions["pipeline"].episodes_root) / folder_name
+    run = watch_run(speech_url + "?insights", [1, 2, 3, 4, 5],
+                    episode=f"insights-{uuid.uuid4().hex[:8]}", timeout=180, socket=False)
+    assert run["snapshot"]["state"] == "completed"
+    session_id, folder = run["session_id"], run["folder"]
     for name in INSIGHT_FILES:
         assert (folder / name).is_file(), name
     return session_id, folder

@@ -3,16 +3,13 @@ else as soon as the file is probed) and nothing of it is kept."""
 import uuid
 from pathlib import Path
 
-import requests
-
-from tests.server_support import wait_state
+from tests.server_support import start_run, wait_state
 
 
 def test_media_longer_than_the_limit_is_refused(live_server, speech_url, client, monkeypatch):
     monkeypatch.setitem(live_server.app.config["PIPELINE"]["limits"], "max_duration_seconds", 10)
     episode = f"limit-{uuid.uuid4().hex[:6]}"
-    body = {"youtube_url": speech_url + "?limit", "selected_stages": [1, 2], "episode_directory": episode}
-    session_id = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
+    session_id = start_run(live_server, speech_url + "?limit", [1, 2], episode_directory=episode)
     snapshot = wait_state(client, session_id)
     assert snapshot["state"] == "failed"
     assert "limits.max_duration_seconds" in snapshot["error"]
@@ -33,8 +30,7 @@ def test_limit_check_names_the_setting():
 def test_media_larger_than_the_limit_stops_the_download(live_server, speech_url, client, monkeypatch):
     monkeypatch.setitem(live_server.app.config["PIPELINE"]["limits"], "max_size_mb", 0.1)
     episode = f"size-{uuid.uuid4().hex[:6]}"
-    body = {"youtube_url": speech_url + "?size", "selected_stages": [1], "episode_directory": episode}
-    session_id = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
+    session_id = start_run(live_server, speech_url + "?size", [1], episode_directory=episode)
     snapshot = wait_state(client, session_id)
     assert snapshot["state"] == "failed"
     assert "limits.max_size_mb" in snapshot["error"]

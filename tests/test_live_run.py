@@ -1,16 +1,15 @@
 """Stages 1-2 on the loopback media URL through the real server and a real Socket.IO client."""
 import json
-import time
 import uuid
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import requests
 
 from services.stages import get_stage
-from tests.conftest import FIXTURES, SPEECH_WORDS, RecordingClient
-from tests.server_support import start_run, wait_state
+from tests.conftest import (FIXTURES, SPEECH_WORDS, RecordingClient, assert_heard,
+                            assert_timed_in_order)
+from tests.server_support import run_events, start_run, wait_for, wait_state
 
 
 def completed(received):
@@ -22,18 +21,9 @@ def parse_time(stamp):
 
 
 @pytest.fixture(scope="module")
-def watched_run(live_server, speech_url):
+def watched_run(watch_run, speech_url):
     """One full run of stages 1-2, watched from its start by one socket client."""
-    watcher = RecordingClient(live_server.url).connect()
-    episode = f"test-{uuid.uuid4().hex[:8]}"
-    session_id = start_run(live_server, speech_url, episode_directory=episode)
-    watcher.emit("subscribe", {"session_id": session_id, "last_seq": 0})
-    watcher.wait_for(completed, timeout=180)
-    time.sleep(0.3)
-    watcher.disconnect()
-    return {"session_id": session_id, "episode": episode, "received": list(watcher.received),
-            "events": watcher.run_events(),
-            "folder": Path(live_server.app.config["PIPELINE"]["data_dir"]) / "episodes" / episode}
+    return watch_run(speech_url, episode=f"test-{uuid.uuid4().hex[:8]}", timeout=180)
 
 
 def test_snapshot_comes_first(watched_run):
@@ -136,15 +126,13 @@ def test_logs_of_the_run_are_streamed(watched_run):
 def test_transcript_says_what_the_fixture_says(watched_run):
     folder = watched_run["folder"]
     transcript = json.loads((folder / "transcript.json").read_text())
-    text = transcript["text"].lower()
-    for word in SPEECH_WORDS:
-        assert word.lower() in text
+    assert_heard(transcript["text"], SPEECH_WORDS)
     assert transcript["language"] == "en"
-    assert len(transcript["segments"]) >= 3
+    assert_timed_in_order(transcript["segments"], transcript["duration"])
     srt = (folder / "transcript.srt").read_text()
     assert srt.startswith("1\n00:00:0") and " --> " in srt
     assert (folder / "transcript.vtt").read_text().startswith("WEBVTT")
-    assert "coffee" in (folder / "transcript.txt").read_text().lower()
+    assert_heard((folder / "transcript.txt").read_text(), SPEECH_WORDS)
 
 
 def test_stage_1_outputs(watched_run):
@@ -214,13 +202,15 @@ def test_reconnecting_client_ends_with_the_full_gapless_sequence(live_server, sp
     first.disconnect()
     kept = first.run_events()
     last_seq = kept[-1][1]["seq"]
-    time.sleep(0.5)  # events keep coming while the client is away
+    # events keep coming while the client is away
+    wait_for(lambda: run_events(live_server, session_id)[-1]["data"]["seq"] > last_seq, timeout=60)
 
     second = RecordingClient(live_server.url).connect()
     try:
         second.emit("subscribe", {"session_id": session_id, "last_seq": last_seq})
         second.wait_for(completed, timeout=120)
-        time.sleep(0.2)
+        wait_for(lambda: second.run_events()[-1][1]["seq"]
+                 >= run_events(live_server, session_id)[-1]["data"]["seq"], timeout=10)
         assert second.received[0][0] == "pipeline_snapshot"
         combined = kept + second.run_events()
     finally:
@@ -233,10 +223,7 @@ def test_reconnecting_client_ends_with_the_full_gapless_sequence(live_server, sp
 
 
 def test_second_run_of_the_episode_reuses_stage_outputs(live_server, speech_url, watched_run, client):
-    body = {"youtube_url": speech_url, "selected_stages": [1, 2],
-            "episode_directory": watched_run["episode"]}
-    response = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10)
-    session_id = response.json()["session_id"]
+    session_id = start_run(live_server, speech_url, (1, 2), episode_directory=watched_run["episode"])
     snapshot = wait_state(client, session_id)
     assert snapshot["state"] == "completed"
     assert [s["status"] for s in snapshot["stages"]] == ["reused", "reused"]

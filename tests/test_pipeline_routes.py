@@ -1,4 +1,6 @@
 """HTTP routes: bad input gets a 4xx JSON error of one shape, never a 500."""
+import uuid
+
 import pytest
 
 from tests.server_support import csrf_token
@@ -163,3 +165,51 @@ def test_a_session_id_longer_than_the_column_names_no_run(client):
         assert response.get_json()["error"]["code"], path
     assert client.post(f"/api/pipeline/resume/{too_long}").status_code == 404
     assert client.get(f"/runs/{too_long}").status_code == 404
+
+
+# Ids no run can have: too long, or with characters outside [0-9a-z] (percent-encoded here).
+NO_RUN_IDS = ["a" * 33, "x" * 100, "ab%24c", "%C3%A9t%C3%A9", "UPPER", "..", "%00", "a%20b",
+              "%ED%A0%80"]
+RUN_ROUTES = [("get", "/api/pipeline/status/{}"), ("get", "/api/pipeline/events/{}"),
+              ("post", "/api/pipeline/cancel/{}"), ("post", "/pipeline/interrupt/{}"),
+              ("post", "/api/pipeline/resume/{}"), ("post", "/api/pipeline/reselect/{}"),
+              ("get", "/api/runs/{}/transcript"), ("get", "/api/runs/{}/segments"),
+              ("post", "/runs/{}/segments"), ("get", "/runs/{}/chapters.json"),
+              ("get", "/runs/{}"), ("get", "/runs/{}/segments"), ("get", "/runs/{}/files/a.txt")]
+
+
+@pytest.mark.parametrize("sent", NO_RUN_IDS)
+def test_an_id_no_run_can_have_gets_the_unknown_run_answer(client, sent):
+    unknown = uuid.uuid4().hex
+    for method, path in RUN_ROUTES:
+        expected = getattr(client, method)(path.format(unknown))
+        answer = getattr(client, method)(path.format(sent))
+        assert expected.status_code == 404, path
+        assert (answer.status_code, answer.content_type, answer.get_data(as_text=True)) == (
+            expected.status_code, expected.content_type, expected.get_data(as_text=True)), path
+
+
+def test_an_id_no_run_can_have_never_reaches_the_view(client, app, monkeypatch):
+    def refuse(*args):
+        raise AssertionError(f"the view was called with {args}")
+
+    pipeline = app.extensions["pipeline"]
+    for name in ("snapshot", "cancel", "resume", "reselect", "review_data"):
+        monkeypatch.setattr(pipeline, name, refuse)
+    monkeypatch.setattr(pipeline.store, "has_run", refuse)
+    for sent in NO_RUN_IDS:
+        for method, path in RUN_ROUTES:
+            assert getattr(client, method)(path.format(sent)).status_code == 404, (path, sent)
+
+
+def test_a_percent_encoded_slash_in_a_run_id_matches_no_route(client):
+    for path in ("/api/pipeline/status/a%2Fb", "/api/pipeline/cancel/a%2Fb"):
+        method = client.post if "cancel" in path else client.get
+        assert assert_error(method(path), 404)["code"] == "not_found"
+    page = client.get("/runs/a%2Fb")
+    assert page.status_code == 404 and "text/html" in page.content_type
+
+
+def test_the_unknown_run_page_keeps_the_menu_on_runs(client):
+    page = client.get("/runs/" + "x" * 65).get_data(as_text=True)
+    assert 'aria-current="page">Runs' in page and "There is no run with this id." in page

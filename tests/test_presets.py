@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from services import presets
-from tests.server_support import csrf_token
+from tests.server_support import csrf_token, start_run
 from storage import presets as preset_store
 from storage.models import Preset, Run
 
@@ -160,11 +160,8 @@ def test_a_bad_import_says_why(client, document, field):
 
 def test_a_run_stores_the_effective_settings_and_overrides_win(app, client, media_server):
     preset = _create(client, stages=[1], clip_count=6, beam_size=2)
-    answer = client.post("/pipeline/execute", json={
-        "youtube_url": f"{media_server}/speech.mp4?preset", "preset": preset["name"],
-        "options": {"clip_count": "8"}})
-    assert answer.status_code == 202, answer.get_json()
-    session_id = answer.get_json()["session_id"]
+    session_id = start_run(client, f"{media_server}/speech.mp4?preset", None,
+                           preset=preset["name"], options={"clip_count": "8"})
     with app.app_context():
         run = app.extensions["pipeline"].store  # noqa: F841 - the store writes in its own context
         from storage.database import db

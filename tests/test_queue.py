@@ -1,11 +1,10 @@
 """At most max_concurrent_runs (1) run at once; others wait in order; duplicates are folded."""
-import time
 import uuid
 
 import pytest
 import requests
 
-from tests.server_support import wait_state
+from tests.server_support import wait_for, wait_state
 from tests.media_support import MediaServer
 
 
@@ -60,5 +59,6 @@ def test_a_queued_run_can_be_cancelled_before_it_starts(live_server, slow_media,
     assert [e["event"] for e in events] == ["pipeline_completion"]
     assert events[0]["data"]["status"] == "cancelled" and events[0]["data"]["seq"] == 1
     assert wait_state(client, first["session_id"])["state"] == "completed"
-    time.sleep(0.3)
+    runner = live_server.app.extensions["pipeline"].runner   # settled: nothing left to start
+    wait_for(lambda: not runner.running and not runner.queued, timeout=30)
     assert client.get(f"/api/pipeline/status/{waiting['session_id']}").get_json()["started_at"] is None

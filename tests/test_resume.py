@@ -1,16 +1,13 @@
 """A cancelled run's page offers Resume; the form resumes the same run to completion."""
 import uuid
 
-import requests
-
 from tests.conftest import RecordingClient
-from tests.server_support import csrf_token, wait_state
+from tests.server_support import csrf_token, start_run, wait_state
 
 
 def test_resume_button_finishes_a_cancelled_run(live_server, speech_url, client):
-    body = {"youtube_url": speech_url + "?resume", "selected_stages": [1, 2],
-            "episode_directory": f"resume-{uuid.uuid4().hex[:6]}"}
-    session_id = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
+    session_id = start_run(live_server, speech_url + "?resume", [1, 2],
+                           episode_directory=f"resume-{uuid.uuid4().hex[:6]}")
     watcher = RecordingClient(live_server.url).connect()
     try:
         watcher.emit("subscribe", {"session_id": session_id})

@@ -9,7 +9,7 @@ import requests
 
 from services.media.ffmpeg import probe
 from tests.conftest import RecordingClient
-from tests.server_support import start_server, wait_state
+from tests.server_support import start_run, start_server, wait_state
 
 TOLERANCE = 0.1   # seconds between a confirmed segment and its encoded clip
 
@@ -42,10 +42,8 @@ def test_a_review_run_waits_survives_a_restart_and_makes_the_confirmed_clips(tmp
     data_dir, log_path = tmp_path / "data", tmp_path / "server.log"
     server, url = start_server(data_dir, log_path)
     try:
-        body = {"youtube_url": f"{media_server}/topics.m4a?review", "preset": "Clips with review"}
-        answer = requests.post(f"{url}/pipeline/execute", json=body, timeout=10)
-        assert answer.status_code == 202, answer.text
-        session_id = answer.json()["session_id"]
+        session_id = start_run(url, f"{media_server}/topics.m4a?review", None,
+                               preset="Clips with review")
         watcher = RecordingClient(url).connect()
         watcher.emit("subscribe", {"session_id": session_id, "last_seq": 0})
         waiting = watcher.wait_kind_where(
@@ -63,7 +61,7 @@ def test_a_review_run_waits_survives_a_restart_and_makes_the_confirmed_clips(tmp
         snapshot = requests.get(f"{url}/api/pipeline/status/{session_id}", timeout=5).json()
         assert snapshot["state"] == "awaiting_selection"   # the restart kept it waiting
         elapsed_before = snapshot["time_elapsed"]
-        time.sleep(1.5)
+        time.sleep(1.5)   # kept: the clock moves on while the run waits, and must not count it
         again = requests.get(f"{url}/api/pipeline/status/{session_id}", timeout=5).json()
         assert again["time_elapsed"] == elapsed_before     # waiting is not running time
         review = requests.get(f"{url}/api/runs/{session_id}/segments", timeout=5).json()
@@ -79,7 +77,6 @@ def test_a_review_run_waits_survives_a_restart_and_makes_the_confirmed_clips(tmp
         assert [(s["start"], s["end"]) for s in stored] == [
             (round(c["start"], 3), round(c["end"], 3)) for c in chosen]
         watcher.wait_for(lambda got: any(k == "pipeline_completion" for k, *_ in got), timeout=400)
-        time.sleep(0.3)
         watcher.disconnect()
         final = wait_state(url, session_id, ("completed", "failed"), timeout=10)
         assert final["state"] == "completed", final["error"]
@@ -107,9 +104,8 @@ def test_a_review_run_waits_survives_a_restart_and_makes_the_confirmed_clips(tmp
 
 def test_cancel_resume_and_a_new_selection(live_server, client, media_server):
     url = live_server.url
-    body = {"youtube_url": f"{media_server}/speech.mp4?review", "selected_stages": [1, 2, 3, 4, 5],
-            "options": {"review_segments": "on", "clip_min_seconds": 2, "clip_max_seconds": 8}}
-    session_id = requests.post(f"{url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
+    session_id = start_run(url, f"{media_server}/speech.mp4?review", [1, 2, 3, 4, 5], options={
+        "review_segments": "on", "clip_min_seconds": 2, "clip_max_seconds": 8})
     wait_state(url, session_id, ("awaiting_selection",), timeout=200)
 
     # Cancel works while waiting, and a resume puts the run back to waiting.

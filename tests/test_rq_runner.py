@@ -12,7 +12,7 @@ import requests
 from tests.conftest import RecordingClient
 from tests.media_support import child_processes
 from tests.redis_support import cluster, media, redis_server, unique_url as _url  # noqa: F401
-from tests.server_support import run_status, start_run, wait_state
+from tests.server_support import run_status, start_run, wait_for, wait_state
 from services.config.loading import ConfigError, load_settings
 
 pytestmark = pytest.mark.timeout(600)
@@ -105,15 +105,13 @@ def test_runs_spread_over_workers_with_whole_sequences(cluster, media):  # noqa:
         assert third["state"] == "queued" and third["queue_position"] == 1, third
         assert third["queue_reason"] == "waiting for a free slot"
         # Both first runs are running at the same moment.
-        deadline = time.monotonic() + 60
-        while True:
-            states = [run_status(cluster.url, s)["state"] for s in ids[:2]]
-            if states == ["running", "running"]:
-                break
-            assert time.monotonic() < deadline, states
-            time.sleep(0.1)
-        # A client subscribing mid-run with an old last_seq gets what it missed, live after.
-        time.sleep(1.0)
+        wait_for(lambda: [run_status(cluster.url, s)["state"] for s in ids[:2]] == ["running"] * 2,
+                 timeout=60, interval=0.1,
+                 message=lambda: [run_status(cluster.url, s)["state"] for s in ids[:2]])
+        # A client subscribing mid-run with an old last_seq gets what it missed, live after:
+        # once both running runs have reported progress.
+        client.wait_for(lambda got: {d["session_id"] for k, d, _ in got
+                                     if k == "pipeline_progress"} >= set(ids[:2]), timeout=60)
         client.emit("subscribe", {"session_id": ids[2], "last_seq": 0})
         for session_id in ids:
             wait_state(cluster.url, session_id, timeout=240)

@@ -1,24 +1,16 @@
 """The run history pages and the route serving a run's files."""
 import uuid
-from pathlib import Path
 
 import pytest
 
-from tests.server_support import wait_state
-
 
 @pytest.fixture(scope="module")
-def finished_run(live_server, speech_url):
+def finished_run(watch_run, speech_url):
     """A completed run of stages 1-2 in its own episode folder: (session_id, folder)."""
-    client = live_server.app.test_client()
-    folder_name = f"history-{uuid.uuid4().hex[:8]}"
-    answer = client.post("/pipeline/execute", json={
-        "youtube_url": speech_url, "selected_stages": [1, 2], "episode_directory": folder_name})
-    assert answer.status_code == 202, answer.get_json()
-    session_id = answer.get_json()["session_id"]
-    assert wait_state(client, session_id)["state"] == "completed"
-    episodes = Path(live_server.app.extensions["pipeline"].episodes_root)
-    return session_id, episodes / folder_name
+    run = watch_run(speech_url, [1, 2], episode=f"history-{uuid.uuid4().hex[:8]}", timeout=120,
+                    socket=False)
+    assert run["snapshot"]["state"] == "completed"
+    return run["session_id"], run["folder"]
 
 
 @pytest.fixture(scope="module")

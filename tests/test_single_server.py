@@ -4,14 +4,12 @@ import json
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
-import requests
 
 from services.hosting.data_lock import LOCK_NAME, FolderBusy, hold
 from tests.media_support import three_minute_media as media  # noqa: F401 - a fixture
-from tests.server_support import ROOT, free_port, start_server, wait_state
+from tests.server_support import ROOT, free_port, start_run, start_server, wait_state
 
 
 
@@ -48,8 +46,7 @@ def test_a_second_server_leaves_the_first_alone_and_a_headless_run_keeps_to_its_
     database = data_dir / "pipeline.db"
     second = None
     try:
-        body = {"youtube_url": f"{media.url}/speech-3min.m4a", "selected_stages": [1, 2]}
-        session_id = requests.post(f"{url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
+        session_id = start_run(url, f"{media.url}/speech-3min.m4a", [1, 2])
         wait_state(url, session_id, ("running",), timeout=30)
 
         second = subprocess.Popen([sys.executable, "run.py", "--port", str(free_port()),

@@ -2,9 +2,8 @@
 import uuid
 
 import pytest
-import requests
 
-from tests.server_support import wait_state
+from tests.server_support import start_run, wait_state
 
 
 @pytest.mark.parametrize("message, code", [
@@ -57,9 +56,8 @@ def test_polling_transport_also_works(socketio_client):
 
 
 def test_a_failing_download_ends_failed_with_an_error_event(live_server, media_server, socketio_client, client):
-    body = {"youtube_url": f"{media_server}/missing.mp4", "selected_stages": [1],
-            "episode_directory": f"fail-{uuid.uuid4().hex[:6]}"}
-    session_id = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
+    session_id = start_run(live_server, f"{media_server}/missing.mp4", [1],
+                           episode_directory=f"fail-{uuid.uuid4().hex[:6]}")
     watcher = socketio_client()
     watcher.emit("subscribe", {"session_id": session_id})
     completion = watcher.wait_kind("pipeline_completion", timeout=60)
@@ -73,9 +71,8 @@ def test_a_failing_download_ends_failed_with_an_error_event(live_server, media_s
 
 
 def test_cancel_over_the_socket_stops_the_run(live_server, speech_url, socketio_client, client):
-    body = {"youtube_url": speech_url, "selected_stages": [1, 2],
-            "episode_directory": f"cancel-{uuid.uuid4().hex[:6]}"}
-    session_id = requests.post(f"{live_server.url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
+    session_id = start_run(live_server, speech_url, [1, 2],
+                           episode_directory=f"cancel-{uuid.uuid4().hex[:6]}")
     watcher = socketio_client()
     watcher.emit("subscribe", {"session_id": session_id})
     watcher.wait_for(lambda got: any(k == "pipeline_progress" for k, *_ in got), timeout=30)

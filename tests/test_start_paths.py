@@ -3,25 +3,15 @@ duplicate check, the queue limit and the stored state are the same for /pipeline
 "Re-run with a new selection", batches and `run.py process`."""
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.segment_support import make_run
+from tests.server_support import start_run, wait_state
 
 ROOT = Path(__file__).resolve().parent.parent
 ENDED = ("completed", "failed", "cancelled", "interrupted", "awaiting_selection")
-
-
-def _wait_ended(client, session_id, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        snapshot = client.get(f"/api/pipeline/status/{session_id}").get_json()
-        if snapshot["state"] in ENDED:
-            return snapshot
-        time.sleep(0.2)
-    raise AssertionError(f"run {session_id} did not end within {timeout} s")
 
 
 @pytest.fixture
@@ -59,12 +49,9 @@ def test_a_run_is_refused_when_the_queue_is_full(client, full_queue, media_serve
 
 def test_vad_filter_off_reaches_stage_2_as_off(app, client, speech_url):
     """The checked option, not the raw text, decides the transcription's parameters."""
-    answer = client.post("/pipeline/execute", json={
-        "youtube_url": speech_url, "selected_stages": [1, 2], "episode_directory": "vad-off",
-        "options": {"vad_filter": "off", "condition_on_previous_text": "false", "force": True}})
-    assert answer.status_code == 202, answer.get_json()
-    session_id = answer.get_json()["session_id"]
-    assert _wait_ended(client, session_id)["state"] == "completed"
+    session_id = start_run(client, speech_url, [1, 2], episode_directory="vad-off", options={
+        "vad_filter": "off", "condition_on_previous_text": "false", "force": True})
+    assert wait_state(client, session_id, ENDED)["state"] == "completed"
     from storage.database import db
     from storage.models import Run
 

@@ -174,7 +174,7 @@ class ChatHandler(http.server.BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.requests.append((self.path, self.headers.get("Authorization"), body))
         if self.path.startswith("/slow"):
-            time.sleep(2)
+            time.sleep(2)   # kept: the deliberate slowness of this fake model server
         if self.path.startswith("/down"):
             self.send_response(503)
             self.end_headers()

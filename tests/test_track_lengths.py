@@ -7,7 +7,7 @@ import pytest
 
 from services.media.ffmpeg import ffmpeg_path, probe
 from tests.media_support import MediaServer
-from tests.server_support import wait_state
+from tests.server_support import start_run, wait_state
 
 
 def _make(folder, name, args):
@@ -39,8 +39,7 @@ def test_probe_tells_the_audio_track_from_the_container(media):
 
 def test_picture_longer_than_sound_is_not_a_failure(client, media):
     server, _ = media
-    session_id = client.post("/pipeline/execute", json={
-        "youtube_url": f"{server.url}/short-sound.mp4", "selected_stages": [1]}).get_json()["session_id"]
+    session_id = start_run(client, f"{server.url}/short-sound.mp4", [1])
     snapshot = wait_state(client, session_id)
     assert snapshot["state"] == "completed", snapshot["error"]
     assert 4.5 < snapshot["media_duration"] < 5.5
@@ -51,10 +50,8 @@ def test_picture_longer_than_sound_is_not_a_failure(client, media):
 
 def test_sound_only_and_no_sound(client, media):
     server, _ = media
-    ok = client.post("/pipeline/execute", json={"youtube_url": f"{server.url}/sound-only.m4a",
-                                                "selected_stages": [1]}).get_json()["session_id"]
+    ok = start_run(client, f"{server.url}/sound-only.m4a", [1])
     assert wait_state(client, ok)["state"] == "completed"
-    bad = client.post("/pipeline/execute", json={"youtube_url": f"{server.url}/no-sound.mp4",
-                                                 "selected_stages": [1]}).get_json()["session_id"]
+    bad = start_run(client, f"{server.url}/no-sound.mp4", [1])
     snapshot = wait_state(client, bad)
     assert snapshot["state"] == "failed" and "no audio" in snapshot["error"]

