@@ -51,8 +51,7 @@ def snapshot(batch_id):
     return jsonify(found) if found is not None else unknown_batch()
 
 
-# A plain string here: `since` is checked before the id (a bad since is 400 for any id).
-@bp.get("/api/batches/<batch_id>/events")
+@bp.get("/api/batches/<batch_id:batch_id>/events")
 def batch_events(batch_id):
     """Every stored batch event with seq > since, in order."""
     store = _batches().store

@@ -152,8 +152,7 @@ def status(session_id):
     return jsonify(snapshot)
 
 
-# A plain string here: `since` is checked before the id (a bad since is 400 for any id).
-@bp.get("/api/pipeline/events/<session_id>")
+@bp.get("/api/pipeline/events/<run_id:session_id>")
 def events(session_id):
     """Every stored event with seq > since, in order (polling fallback and replay)."""
     store = _pipeline().store
