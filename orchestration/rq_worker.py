@@ -10,10 +10,9 @@ import logging
 
 from rq import SimpleWorker
 
-
-from services.hosting import heap
-from services.engine.run_board import CANCEL_POLL_SECONDS, Heartbeat, worker_name
 from orchestration.rq_runner import session_of
+from services.engine.run_board import CANCEL_POLL_SECONDS, Heartbeat, worker_name
+from services.hosting import heap
 
 log = logging.getLogger("pipeline")
 
