@@ -7,8 +7,8 @@ The address comes from config.yaml (or PIPELINE_SERVER_HOST / PIPELINE_SERVER_PO
 """
 import os
 
-from webui.access import check_bind
 from services.config.loading import load_settings
+from webui.access import check_bind
 
 _server = load_settings(os.environ.get("PIPELINE_CONFIG") or None)["server"]
 check_bind(_server["host"], _server.get("auth_token"))

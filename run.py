@@ -37,8 +37,8 @@ def _parse(argv):
 
 
 def _make_app(args, role="web"):
-    from webui import create_app
     from services.config.loading import ConfigError
+    from webui import create_app
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     try:
@@ -97,7 +97,6 @@ def _process_batch(app, batch_id):
     """Follow a batch in the terminal: a bar per running entry and an overall bar; exit 0 when
     every entry completed."""
     from orchestration.terminal import BatchTerminalProgress
-
     from services.batches import FINAL_BATCH_STATES
 
     batches = app.extensions["batches"]
@@ -155,8 +154,8 @@ def doctor(args):
     """Print the doctor's report; exit 1 when something fails."""
     import json
 
-    from services.doctor.checks import Check, FAIL, format_report, run_checks, summarize
     from services.config.loading import ConfigError, load_settings
+    from services.doctor.checks import FAIL, Check, format_report, run_checks, summarize
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     try:
@@ -179,9 +178,9 @@ def doctor(args):
 
 def serve(args):
     """Serve the dashboard: one server per data folder, which alone recovers runs."""
+    from services.config.loading import ConfigError, load_settings
     from services.hosting.data_lock import FolderBusy
     from webui.access import check_bind
-    from services.config.loading import ConfigError, load_settings
     from webui.serving import serve_forever, serving_app
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
@@ -200,8 +199,8 @@ def serve(args):
 
 def worker(args):
     """Execute runs taken from Redis until stopped (needs runner: rq and redis_url)."""
-    from services.config.loading import ConfigError, load_settings
     from orchestration.rq_worker import work
+    from services.config.loading import ConfigError, load_settings
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     try:

@@ -9,8 +9,8 @@ import statistics
 import uuid
 
 import requests
-
 from harness import Bench, now, percentile
+
 from tests.media_support import child_processes
 
 POINTS = [

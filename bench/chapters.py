@@ -19,18 +19,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.text import vectors as text_vectors  # noqa: E402
-
-from services.text import topics
 from harness import Quiet  # noqa: E402
+
+from services.config.loading import load_settings  # noqa: E402
 from services.engine.cancel import CancelToken  # noqa: E402
 from services.engine.context import StageContext  # noqa: E402
 from services.media.ffmpeg import ffmpeg_path  # noqa: E402
-from services.text.sentences import split_sentences  # noqa: E402
 from services.stages import get_stage  # noqa: E402
 from services.stages.transcription import model_directory  # noqa: E402
+from services.text import topics
+from services.text import vectors as text_vectors  # noqa: E402
+from services.text.sentences import split_sentences  # noqa: E402
 from services.workers.transcribe import FALLBACK_TEMPERATURES  # noqa: E402
-from services.config.loading import load_settings  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 REPEATS = 30

@@ -15,7 +15,6 @@ import statistics
 import time
 
 import requests
-
 from harness import Bench, percentile, print_rows
 
 CLIENTS = 100

@@ -19,7 +19,6 @@ import time
 
 import requests
 import socketio
-
 from harness import ServerProcess, iso_seconds, percentile, print_rows
 
 PHASES = (1, 25, 100)

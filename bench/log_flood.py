@@ -16,7 +16,6 @@ import time
 import uuid
 
 import requests
-
 from harness import Bench, Listener, percentile, print_rows
 
 RATE = 2000

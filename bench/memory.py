@@ -19,7 +19,6 @@ from collections import Counter
 
 import psutil
 import requests
-
 from harness import Bench, ServerProcess, print_rows
 
 MEDIA = "speech.mp4"

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from harness import ServerProcess, print_rows
+
 from tests.conftest import RecordingClient
 
 MEDIA = "speech-3min.m4a"

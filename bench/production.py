@@ -19,11 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harness import Quiet  # noqa: E402
+
+from services.config.loading import load_settings  # noqa: E402
 from services.engine.cancel import CancelToken  # noqa: E402
 from services.engine.context import StageContext  # noqa: E402
 from services.media.ffmpeg import ffmpeg_path  # noqa: E402
 from services.stages import get_stage  # noqa: E402
-from services.config.loading import load_settings  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 REPEATS = 15

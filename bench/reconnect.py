@@ -13,7 +13,6 @@ import statistics
 import time
 
 import requests
-
 from harness import Listener, ServerProcess, percentile, print_rows
 
 LONG = "speech-long.m4a"

@@ -5,17 +5,25 @@ import threading
 import time
 import uuid
 
-from services.engine import events
-from services.batches import (FINAL_BATCH_STATES, MAX_LIST_LINES, batch_state, entry_weights,
-                              overall, parse_ranges, parse_url_list, select)
-from services.engine.events import EventRecorder, utc_timestamp
+from orchestration.pipeline import ResumeRefused
+from services.batches import (
+    FINAL_BATCH_STATES,
+    MAX_LIST_LINES,
+    batch_state,
+    entry_weights,
+    overall,
+    parse_ranges,
+    parse_url_list,
+    select,
+)
 from services.download.playlist import expand, looks_like_playlist
-from services.stages import get_stage
+from services.engine import events
+from services.engine.events import EventRecorder, utc_timestamp
 from services.input_checks import MAX_URL_LENGTH, ValidationError, validate_url
 from services.run_request import default_episode_name, episode_directory
+from services.stages import get_stage
 from storage.batches import SqlBatchStore
 from storage.models import ACTIVE_STATES, RESUMABLE_STATES, iso
-from orchestration.pipeline import ResumeRefused
 
 log = logging.getLogger("pipeline")
 TICK_SECONDS = 0.5

@@ -3,8 +3,19 @@
 
 def register_blueprints(app):
     """Register every blueprint and the error handlers on `app`."""
-    from routes import (assets, batches, dashboard, doctor, errors, feed, health, pipeline,
-                        presets, runs, segments)
+    from routes import (
+        assets,
+        batches,
+        dashboard,
+        doctor,
+        errors,
+        feed,
+        health,
+        pipeline,
+        presets,
+        runs,
+        segments,
+    )
 
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(pipeline.bp)

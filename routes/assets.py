@@ -1,8 +1,17 @@
 """Assets: the intro, outro and music-bed files of `<data_dir>/assets` (page and JSON API)."""
 import logging
 
-from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request,
-                   send_file, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from routes.errors import api_error

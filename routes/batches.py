@@ -1,7 +1,15 @@
 """Batches: the list, one batch's live page, its snapshot and events, Cancel all and Retry
 failed."""
-from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from routes.errors import unknown_batch
 from routes.pipeline import events_answer

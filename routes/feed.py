@@ -23,9 +23,9 @@ from routes.errors import api_error, unknown_run
 from routes.insights import read_json_object
 from routes.runs import run_or_none
 from services.media.ffmpeg import MediaError, probe
-from webui.access import configured_token, request_authorized
 from storage.database import db
 from storage.models import Run, utcnow
+from webui.access import configured_token, request_authorized
 
 log = logging.getLogger(__name__)
 bp = Blueprint("feed", __name__)

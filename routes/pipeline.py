@@ -1,10 +1,10 @@
 """Starting, cancelling and watching runs over HTTP."""
 from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 
-from routes.errors import api_error
-from services.input_checks import ValidationError
 from orchestration.batches import batch_kind
 from orchestration.pipeline import QueueFull, ResumeRefused
+from routes.errors import api_error
+from services.input_checks import ValidationError
 
 bp = Blueprint("pipeline", __name__)
 OVERRIDE_PREFIX = "opt_"   # form fields that override one preset field for one run

@@ -1,7 +1,16 @@
 """Presets: list, create, edit, duplicate, delete, import and export (pages and JSON API)."""
 import json
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from routes.errors import api_error
 from services import presets

@@ -2,10 +2,19 @@
 files, and the insights as JSON for the live monitor."""
 from pathlib import Path
 
-from flask import (Blueprint, abort, current_app, jsonify, render_template, request,
-                   send_from_directory, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from werkzeug.security import safe_join
 
+from orchestration.review import has_selection
 from routes.errors import unknown_run
 from routes.insights import insights_json, load_insights, render_markdown
 from routes.transcript_data import has_transcript, load_transcript
@@ -14,7 +23,6 @@ from services.engine.checkpoints import list_outputs
 from services.formatting import format_clock, human_bytes
 from services.stages import STAGES, get_stage
 from storage.database import db
-from orchestration.review import has_selection
 from storage.models import ACTIVE_STATES, FINISHED_STATES, RESUMABLE_STATES, Run, utcnow
 
 bp = Blueprint("runs", __name__)

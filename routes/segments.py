@@ -4,11 +4,11 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
+from orchestration.pipeline import SelectionError
 from routes.errors import api_error, unknown_run
 from routes.runs import run_or_none
 from services.media.peaks import PeaksError, cached_peaks
 from services.text.selection import MAX_SEGMENTS
-from orchestration.pipeline import SelectionError
 
 bp = Blueprint("segments", __name__)
 LARGEST_SECONDS = 1e7     # about 115 days: anything larger is not a time in a recording

@@ -5,8 +5,14 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
 from services.engine.run_states import (  # noqa: F401 - the run states, kept beside the tables
-    ACTIVE_STATES, DONE_STAGE_STATES, FINISHED_STATES, LIVE_STATES, RESUMABLE_STATES, RUN_STATES,
-    utcnow)
+    ACTIVE_STATES,
+    DONE_STAGE_STATES,
+    FINISHED_STATES,
+    LIVE_STATES,
+    RESUMABLE_STATES,
+    RUN_STATES,
+    utcnow,
+)
 from storage.database import db
 
 SESSION_ID_LENGTH = 32   # Run.session_id's column: a longer id names no run

@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 
 from tests.media_support import FIXTURES, MediaServer  # noqa: F401 - FIXTURES for the tests
 from tests.server_support import base_url, run_events, start_run, wait_for, wait_state
+
 SPEECH_WORDS = ("mountains", "coffee", "Ethiopia", "market", "listening")
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import socketio
 
+from services.config.loading import ConfigError
 from tests.server_support import csrf_token
 from webui.access import check_bind, is_loopback
-from services.config.loading import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import FIXTURES, cancel_during
-from tests.server_support import start_run, wait_state
 from tests.media_support import child_processes, ffmpeg
+from tests.server_support import start_run, wait_state
 
 TARGET_I, TARGET_TP = -16.0, -1.5
 TONE_HZ = 6000

@@ -2,10 +2,18 @@
 lists, entry selection, a batch's state from its runs, weighted progress and time left."""
 import pytest
 
-from services.batches import (Entry, batch_state, entry_weights, overall, parse_ranges,
-                              parse_url_list, ranges_text, select)
-from services.engine.estimation import Estimator
+from services.batches import (
+    Entry,
+    batch_state,
+    entry_weights,
+    overall,
+    parse_ranges,
+    parse_url_list,
+    ranges_text,
+    select,
+)
 from services.download.playlist import looks_like_playlist
+from services.engine.estimation import Estimator
 from services.input_checks import ValidationError
 
 

@@ -8,8 +8,16 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_support import PHONE, screenshot
-from tests.segment_support import (ROWS, drag, long_episode, make_run, open_page, row_times,  # noqa: F401
-                                   seconds, waiting)
+from tests.segment_support import (  # noqa: F401
+    ROWS,
+    drag,
+    long_episode,
+    make_run,
+    open_page,
+    row_times,
+    seconds,
+    waiting,
+)
 
 
 def test_waiting_run_shows_the_proposal_on_the_waveform(page, waiting):

@@ -8,8 +8,8 @@ import pytest
 import requests
 
 from tests.conftest import RecordingClient
-from tests.server_support import start_run, wait_state
 from tests.media_support import MediaServer, child_processes, looped_speech
+from tests.server_support import start_run, wait_state
 
 CANCEL_BOUND = 1.0
 

@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 import yt_dlp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from yt_dlp.extractor.common import InfoExtractor
 from yt_dlp.extractor.youtube import YoutubeIE
 from yt_dlp.utils import DownloadError, clean_html, remove_end
 
+from services.config.loading import load_settings
 from services.download.errors import explain, human_wait, retry_after_seconds
 from services.download.options import ytdlp_options
 from tests.server_support import loopback_http
-from services.config.loading import load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -17,13 +17,13 @@ from sqlalchemy import insert
 
 from services.engine.checkpoints import Checkpoints
 from services.engine.controller import PipelineController
-from services.engine.run_spec import RunSpec
 from services.engine.events import EventRecorder
+from services.engine.run_spec import RunSpec
 from services.engine.thread_runner import ThreadRunner
-from tests.conftest import FIXTURES, RecordingClient, cancel_during
-from tests.media_support import media_url
 from storage.database import db
 from storage.models import Event
+from tests.conftest import FIXTURES, RecordingClient, cancel_during
+from tests.media_support import media_url
 from tests.server_support import loopback_http, start_run, start_server, wait_for, wait_state
 
 

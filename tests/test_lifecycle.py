@@ -4,7 +4,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from services.engine.events import EventRecorder
-from services.engine.lifecycle import RunLifecycle, WAITING_MESSAGE, completion, waiting_payload
+from services.engine.lifecycle import WAITING_MESSAGE, RunLifecycle, completion, waiting_payload
 from services.engine.run_states import utcnow
 
 

@@ -7,8 +7,13 @@ import pytest
 import requests
 
 from services.stages import get_stage
-from tests.conftest import (FIXTURES, SPEECH_WORDS, RecordingClient, assert_heard,
-                            assert_timed_in_order)
+from tests.conftest import (
+    FIXTURES,
+    SPEECH_WORDS,
+    RecordingClient,
+    assert_heard,
+    assert_timed_in_order,
+)
 from tests.server_support import run_events, start_run, wait_for, wait_state
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from services.media.ffmpeg import ffmpeg_path
-from services.media.peaks import PeaksError, cached_peaks, waveform_peaks, wav_layout
+from services.media.peaks import PeaksError, cached_peaks, wav_layout, waveform_peaks
 
 RATE = 16_000
 

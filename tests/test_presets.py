@@ -5,12 +5,13 @@ import re
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services import presets
-from tests.server_support import csrf_token, start_run
 from storage import presets as preset_store
-from storage.models import Preset, Run
+from storage.models import Run
+from tests.server_support import csrf_token, start_run
 
 
 def _name():

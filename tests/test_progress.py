@@ -1,7 +1,7 @@
 """ProgressTracker and Estimator: weighted, never-falling progress and time left."""
 from services.engine.estimation import Estimator
-from services.formatting import format_clock, human_bytes
 from services.engine.progress import ProgressTracker
+from services.formatting import format_clock, human_bytes
 from services.stages import get_stage
 
 

@@ -18,8 +18,8 @@ from scipy.signal import lfilter
 
 from services.engine.cancel import Cancelled, CancelToken
 from services.engine.context import StageContext
-from services.stages import quality_packaging
 from services.media.subtitles import to_srt
+from services.stages import quality_packaging
 from tests.conftest import QuietReporter
 from tests.media_support import child_processes, ffmpeg
 from tests.server_support import wait_for

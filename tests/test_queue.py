@@ -4,8 +4,8 @@ import uuid
 import pytest
 import requests
 
-from tests.server_support import wait_for, wait_state
 from tests.media_support import MediaServer
+from tests.server_support import wait_for, wait_state
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from tests.media_support import three_minute_media as media  # noqa: F401 - a fi
 from tests.server_support import start_run, start_server, wait_for, wait_state
 
 
-
 def test_kill_9_mid_transcription_then_restart_and_resume(tmp_path, media):
     data_dir = tmp_path / "data"
     log_path = tmp_path / "server.log"

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from services.config.loading import ConfigError, load_settings
 from tests.conftest import RecordingClient
 from tests.media_support import child_processes
-from tests.redis_support import cluster, media, redis_server, unique_url as _url  # noqa: F401
+from tests.redis_support import cluster, media, redis_server  # noqa: F401
+from tests.redis_support import unique_url as _url
 from tests.server_support import run_status, start_run, wait_for, wait_state
-from services.config.loading import ConfigError, load_settings
 
 pytestmark = pytest.mark.timeout(600)
 

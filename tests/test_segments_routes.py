@@ -5,9 +5,8 @@ import uuid
 
 import pytest
 
-from tests.server_support import wait_state
 from tests.segment_support import DURATION, RATE, make_run, waiting  # noqa: F401
-
+from tests.server_support import wait_state
 
 UNKNOWN = uuid.uuid4().hex
 TOO_LONG = "a" * 65

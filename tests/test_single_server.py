@@ -12,8 +12,6 @@ from tests.media_support import three_minute_media as media  # noqa: F401 - a fi
 from tests.server_support import ROOT, free_port, start_run, start_server, wait_state
 
 
-
-
 def _rows(database, sql, *args):
     with sqlite3.connect(database) as connection:
         return connection.execute(sql, args).fetchall()

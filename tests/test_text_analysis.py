@@ -4,15 +4,14 @@ import http.server
 import json
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from services.text import keywords
-
-from services.text import topics
-from services.text.llm import LlmError, chat_json, endpoint
-from services.text.sentences import split_sentences
 from services.stages.segment_selection import choose
 from services.stages.summary_generation import lexrank, pick, summary_length
+from services.text import keywords, topics
+from services.text.llm import LlmError, chat_json, endpoint
+from services.text.sentences import split_sentences
 from services.text.youtube_chapters import chapter_lines, check_chapter_lines, parse_time
 from tests.server_support import loopback_http
 

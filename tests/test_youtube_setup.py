@@ -11,15 +11,29 @@ from pathlib import Path
 
 import pytest
 import requests
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from services.download.options import (DownloadSettingsError, backoff, check_settings, deno_path,
-                                    parse_rate_limit, redacted_proxy, ytdlp_options)
+from services.config.loading import DEFAULTS, ConfigError, load_settings
+from services.download.options import (
+    DownloadSettingsError,
+    backoff,
+    check_settings,
+    deno_path,
+    parse_rate_limit,
+    redacted_proxy,
+    ytdlp_options,
+)
 from tests.conftest import follow_run
 from tests.media_support import FIXTURES
-from tests.server_support import (ROOT, loopback_http, path_without_venv, start_run, start_server,
-                                  wait_state)
-from services.config.loading import DEFAULTS, ConfigError, load_settings
+from tests.server_support import (
+    ROOT,
+    loopback_http,
+    path_without_venv,
+    start_run,
+    start_server,
+    wait_state,
+)
 
 VENV_BIN = Path(sys.executable).parent
 

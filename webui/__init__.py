@@ -54,7 +54,6 @@ def create_app(test_config=None, config_file=None, role="web"):
                       ping_interval=10, ping_timeout=20, json=SocketJSON)
 
     from storage import models  # noqa: F401 - the tables must be known before create_all
-
     from storage.presets import seed
     from storage.schema import upgrade
 
@@ -62,10 +61,10 @@ def create_app(test_config=None, config_file=None, role="web"):
         upgrade(db)
         seed(settings.get("presets"))
 
-    from routes import register_blueprints
-    from webui import access, csrf, hosts
     from orchestration.batches import Batches
     from orchestration.pipeline import Pipeline
+    from routes import register_blueprints
+    from webui import access, csrf, hosts
     from webui.sockets import register_batch_handlers, register_handlers
 
     hosts.init_app(app)   # first: a request for another host name goes no further

@@ -5,8 +5,8 @@ from urllib.parse import urlsplit
 from flask import current_app, redirect, render_template, request, session, url_for
 
 from routes.errors import api_error, wants_json
-from services.input_checks import is_loopback
 from services.config.loading import ConfigError
+from services.input_checks import is_loopback
 
 OPEN_PATHS = ("/healthz", "/static/", "/login")
 HEADER = "X-Auth-Token"

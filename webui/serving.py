@@ -4,10 +4,10 @@ does."""
 import logging
 import socket
 
+from services.config.loading import load_settings
 from services.hosting import heap
 from services.hosting.data_lock import hold
 from webui import create_app
-from services.config.loading import load_settings
 
 log = logging.getLogger("pipeline")
 

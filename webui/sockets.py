@@ -8,9 +8,9 @@ from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 
 from services.engine import events
 from services.engine.events import utc_timestamp
+from storage.models import BATCH_ID_LENGTH, SESSION_ID_LENGTH
 from webui.access import configured_token, token_matches
 from webui.hosts import host_allowed
-from storage.models import BATCH_ID_LENGTH, SESSION_ID_LENGTH
 
 log = logging.getLogger(__name__)
 REQUEST_ERROR = "request_error"

@@ -4,7 +4,7 @@ from typing import Literal, get_args, get_origin
 
 from pydantic import ValidationError
 
-from services.config.schema import Settings, constraints, model_in, field_at
+from services.config.schema import Settings, constraints, field_at, model_in
 
 # Values never repeated in a message: they may be secrets or hold a password.
 SECRET_KEYS = frozenset({"auth_token", "api_key", "proxy", "url", "database_url", "redis_url",

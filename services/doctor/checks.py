@@ -5,18 +5,51 @@ never raises: an unexpected error is itself the finding. `run_checks(settings, e
 them all; `quick=True` leaves out the slow ones (loading the speech model, yt-dlp's own view,
 the challenge solver, the DNS look-up) for the dashboard's banner.
 """
-from services.doctor.base import (COMMAND_TIMEOUT, FAIL, OK, SETUP_FIX, WARN, Check,
-                                  installed_version, run_command, version_tuple)
-from services.doctor.download import (DENO_MIN, DENO_SOLVER_FLAGS, YTDLP_EXTRAS,
-                                      YTDLP_MAX_AGE_DAYS, check_cookies, check_deno,
-                                      check_download_settings, check_ejs, check_solver_runs,
-                                      check_ytdlp, check_ytdlp_extras, check_ytdlp_view,
-                                      ytdlp_header)
-from services.doctor.media import (FFMPEG_FILTERS, MODEL_TIMEOUT, check_ffmpeg, check_model,
-                                   check_speech_libraries, load_model)
-from services.doctor.system import (DISK_FAIL, DISK_WARN, DNS_HOST, check_access,
-                                    check_data_folder, check_database, check_dns, check_python,
-                                    check_redis)
+from services.doctor.base import (
+    COMMAND_TIMEOUT,
+    FAIL,
+    OK,
+    SETUP_FIX,
+    WARN,
+    Check,
+    installed_version,
+    run_command,
+    version_tuple,
+)
+from services.doctor.download import (
+    DENO_MIN,
+    DENO_SOLVER_FLAGS,
+    YTDLP_EXTRAS,
+    YTDLP_MAX_AGE_DAYS,
+    check_cookies,
+    check_deno,
+    check_download_settings,
+    check_ejs,
+    check_solver_runs,
+    check_ytdlp,
+    check_ytdlp_extras,
+    check_ytdlp_view,
+    ytdlp_header,
+)
+from services.doctor.media import (
+    FFMPEG_FILTERS,
+    MODEL_TIMEOUT,
+    check_ffmpeg,
+    check_model,
+    check_speech_libraries,
+    load_model,
+)
+from services.doctor.system import (
+    DISK_FAIL,
+    DISK_WARN,
+    DNS_HOST,
+    check_access,
+    check_data_folder,
+    check_database,
+    check_dns,
+    check_python,
+    check_redis,
+)
 
 __all__ = [
     "OK", "WARN", "FAIL", "SETUP_FIX", "COMMAND_TIMEOUT", "Check", "installed_version",

@@ -4,11 +4,25 @@ import subprocess
 import time
 from datetime import date
 
-from services.doctor.base import (FAIL, OK, SETUP_FIX, WARN, Check, installed_version,
-                                  run_command, version_tuple)
+from services.doctor.base import (
+    FAIL,
+    OK,
+    SETUP_FIX,
+    WARN,
+    Check,
+    installed_version,
+    run_command,
+    version_tuple,
+)
 from services.download import cookies
-from services.download.options import (DownloadSettingsError, check_settings, cookies_path,
-                                    deno_path, redacted_proxy, ytdlp_options)
+from services.download.options import (
+    DownloadSettingsError,
+    check_settings,
+    cookies_path,
+    deno_path,
+    redacted_proxy,
+    ytdlp_options,
+)
 from services.formatting import human_bytes
 
 YTDLP_MAX_AGE_DAYS = 90

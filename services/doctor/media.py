@@ -6,8 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from services.doctor.base import (FAIL, OK, SETUP_FIX, WARN, Check, installed_version,
-                                  run_command)
+from services.doctor.base import FAIL, OK, SETUP_FIX, WARN, Check, installed_version, run_command
 from services.formatting import human_bytes
 
 FFMPEG_FILTERS = ("loudnorm", "ebur128", "sidechaincompress", "afade", "acrossfade", "silencedetect")

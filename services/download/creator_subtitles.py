@@ -10,9 +10,9 @@ import glob
 import logging
 from pathlib import Path
 
+from services.download.options import creator_subtitle_language, creator_subtitle_options
 from services.media.subtitles import parse_vtt
 from services.workers import emit
-from services.download.options import creator_subtitle_language, creator_subtitle_options
 
 SUBTITLE_FILE = "creator_subtitles.vtt"
 MAX_SUBTITLE_BYTES = 20 * 1024 * 1024

@@ -10,8 +10,8 @@ from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 from services.batches import Entry, ranges_text
-from services.input_checks import ValidationError, check_resolved, validate_url
 from services.download.options import ytdlp_options
+from services.input_checks import ValidationError, check_resolved, validate_url
 
 log = logging.getLogger("pipeline")
 FEED_SUFFIXES = (".rss", ".xml", ".atom")

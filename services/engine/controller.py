@@ -15,9 +15,9 @@ from services.engine.checkpoints import Checkpoints, list_files, list_outputs, r
 from services.engine.context import StageContext, StageError
 from services.engine.estimation import Estimator
 from services.engine.lifecycle import WAITING_MESSAGE, RunLifecycle
-from services.media.ffmpeg import MediaError
 from services.engine.progress import ProgressTracker
 from services.engine.run_logs import bound_to_run
+from services.media.ffmpeg import MediaError
 from services.stages import get_stage
 
 log = logging.getLogger("pipeline")

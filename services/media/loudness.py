@@ -5,6 +5,7 @@ import logging
 import math
 import os
 import re
+
 from services.formatting import format_clock
 from services.media.ffmpeg import MediaError, run_ffmpeg
 

@@ -12,8 +12,8 @@ the encoder can push peaks over what it was given (the limit is set 1 dB under t
 that); if it still did, the file is made again with the limit lowered by the overshoot (at
 most twice).
 """
-from services.media.loudness import measure
 from services.media.ffmpeg import run_ffmpeg
+from services.media.loudness import measure
 
 SAMPLE_RATE = 48000
 TP_MARGIN = 0.3            # dB over the true-peak target that the written file may show

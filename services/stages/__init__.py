@@ -4,9 +4,15 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from services.input_checks import ValidationError
-from services.stages import (audio_production, content_analysis, media_extraction,
-                             quality_packaging, segment_selection, summary_generation,
-                             transcription)
+from services.stages import (
+    audio_production,
+    content_analysis,
+    media_extraction,
+    quality_packaging,
+    segment_selection,
+    summary_generation,
+    transcription,
+)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ import shutil
 from services.assets import asset_path, assets_dir
 from services.engine.checkpoints import input_fingerprint
 from services.engine.context import StageError
-from services.media.ffmpeg import MediaError, probe, run_ffmpeg
 from services.media import loudness
+from services.media.ffmpeg import MediaError, probe, run_ffmpeg
 from services.media.normalize import SAMPLE_RATE, normalize_and_encode
 from services.media.subtitles import to_srt
 

@@ -4,15 +4,11 @@ Chapters come from the uploader when yt-dlp found some in the metadata; otherwis
 TextTiling over sentence vectors. Speech and silence come from faster-whisper's Silero VAD.
 """
 
-from services.text import keywords
-
-from services.media import speech_map
-
-from services.text import vectors as text_vectors
-
-from services.text import topics
 from services.engine.checkpoints import input_fingerprint
 from services.engine.context import StageError
+from services.media import speech_map
+from services.text import keywords, topics
+from services.text import vectors as text_vectors
 from services.text.sentences import split_sentences
 
 OUTPUTS = ("analysis.json",)

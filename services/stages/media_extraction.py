@@ -16,11 +16,11 @@ from contextlib import closing
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from services.engine.context import StageError
-from services.input_checks import check_resolved
 from services.download.creator_subtitles import SUBTITLE_FILE, subtitle_request
-from services.formatting import human_bytes
 from services.download.limits import limit_error
+from services.engine.context import StageError
+from services.formatting import human_bytes
+from services.input_checks import check_resolved
 from services.media.ffmpeg import ffmpeg_path, probe, run_ffmpeg
 from services.workers import WorkerError, run_worker
 from services.workers.download import DOWNLOAD_SETTINGS_ENV

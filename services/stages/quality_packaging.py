@@ -16,9 +16,9 @@ from pathlib import Path
 
 import jinja2
 
-from services.media import loudness
 from services.engine.checkpoints import CHECKPOINT_FILE, input_fingerprint, list_files
 from services.formatting import format_clock, human_bytes
+from services.media import loudness
 from services.media.ffmpeg import MediaError, ffmpeg_path, probe
 from services.workers.processes import ProcessFailed, process_lines
 

@@ -9,11 +9,10 @@ import re
 
 import numpy as np
 
-from services.media import speech_map
-
-from services.text import vectors as text_vectors
 from services.engine.checkpoints import input_fingerprint
 from services.formatting import format_clock
+from services.media import speech_map
+from services.text import vectors as text_vectors
 
 OUTPUTS = ("segments.json",)
 VERSION = 1

@@ -7,11 +7,10 @@ summary and titles instead; on any failure the extractive result is kept and the
 """
 import numpy as np
 
-from services.text import keywords
-
-from services.text import vectors as text_vectors
 from services.engine.checkpoints import input_fingerprint
 from services.formatting import format_clock
+from services.text import keywords
+from services.text import vectors as text_vectors
 from services.text.llm import LlmError, chat_json
 from services.text.youtube_chapters import chapter_lines, check_chapter_lines
 

@@ -11,9 +11,9 @@ when its language is not the one asked for, the speech is transcribed as usual.
 from contextlib import closing
 from pathlib import Path
 
+from services.download.creator_subtitles import MAX_SUBTITLE_BYTES, SUBTITLE_FILE, subtitle_request
 from services.engine.checkpoints import input_fingerprint
 from services.engine.context import StageError
-from services.download.creator_subtitles import MAX_SUBTITLE_BYTES, SUBTITLE_FILE, subtitle_request
 from services.media.ffmpeg import probe
 from services.media.subtitles import estimated_words, parse_vtt, to_srt, to_text, to_vtt
 from services.workers import WorkerError, run_worker

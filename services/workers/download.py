@@ -14,13 +14,11 @@ import time
 import yt_dlp
 from yt_dlp.utils import DownloadError, ExtractorError, remove_terminal_sequences
 
-from services.download import cookies
-
-from services.download import creator_subtitles
+from services.download import cookies, creator_subtitles
 from services.download.errors import explain, live_not_ended
 from services.download.limits import limit_error
-from services.workers import WorkerError, emit, worker_main
 from services.download.options import DownloadSettingsError, cookies_path, ytdlp_options
+from services.workers import WorkerError, emit, worker_main
 
 log = logging.getLogger("yt_dlp")
 DOWNLOAD_SETTINGS_ENV = "YTDLP_WORKER_SETTINGS"
