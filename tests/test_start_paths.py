@@ -112,3 +112,31 @@ def test_both_runners_implement_the_runner_interface(app):
     for runner in (ThreadRunner, RqRunner):
         missing = [name for name in members if not callable(getattr(runner, name, None))]
         assert not missing, f"{runner.__name__} lacks {missing}"
+
+
+def test_every_web_start_path_stores_its_run_under_the_start_lock(app, client, monkeypatch):
+    """/pipeline/execute, a batch and a new selection: each run is stored (queued) while the
+    start lock is held, the lock that also covers the duplicate check and the queue limit."""
+    pipeline = app.extensions["pipeline"]
+    stored, queue = [], pipeline.lifecycle.queue
+
+    def watched(spec, *args, **kwargs):
+        stored.append((spec.session_id, pipeline._start_lock._is_owned()))
+        return queue(spec, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.lifecycle, "queue", watched)
+    monkeypatch.setattr(pipeline.runner, "submit", lambda spec: "queued")   # nothing runs
+    finished = make_run(app, state="completed")
+    answers = [
+        client.post("/pipeline/execute", json={"youtube_url": "https://ok.example/one.mp4",
+                                               "selected_stages": [1]}),
+        client.post("/pipeline/execute", json={"urls": "https://ok.example/a.mp4\n"
+                                               "https://ok.example/b.mp4", "selected_stages": [1]}),
+        client.post(f"/api/pipeline/reselect/{finished}"),
+    ]
+    try:
+        assert [answer.status_code for answer in answers] == [202, 202, 202]
+        assert len(stored) == 4 and all(owned for _session_id, owned in stored)
+    finally:
+        for session_id, _owned in stored:   # leave nothing queued for the tests that follow
+            pipeline.lifecycle.cancel_queued(session_id)
