@@ -60,6 +60,10 @@ class Pipeline:
             self.runner = ThreadRunner(self._make_controller, self.recorder, self.store,
                                        1 if role == "worker" else settings["max_concurrent_runs"])
         self._start_lock = threading.RLock()   # start, resume and continue decide one at a time
+        self._presets = run_request.PresetSource(
+            by_name=preset_store.by_name,
+            names=lambda: [p.name for p in preset_store.all_presets()],
+            asset_exists=lambda name: asset_exists(settings["data_dir"], name))
 
     def _make_controller(self, spec, on_finished):
         def finished(controller):
@@ -90,11 +94,8 @@ class Pipeline:
     # --- starting ---------------------------------------------------------------------------
     def check(self, data):
         """A CheckedRun from request data (services/run_request.py), or ValidationError."""
-        source = run_request.PresetSource(
-            by_name=preset_store.by_name,
-            names=lambda: [p.name for p in preset_store.all_presets()],
-            asset_exists=lambda name: asset_exists(self.settings["data_dir"], name))
-        return run_request.check_run_request(data, self.settings, self.episodes_root, source)
+        return run_request.check_run_request(data, self.settings, self.episodes_root,
+                                             self._presets)
 
     def start(self, data):
         """Check and start (or queue) a run; returns (status, session_id, duplicate).

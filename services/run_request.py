@@ -33,6 +33,7 @@ RUN_ONLY_FIELDS = (
     presets.Field("format", "text", ("download", "format"), "Download format"),
 )
 RUN_ONLY_BY_NAME = {field.name: field for field in RUN_ONLY_FIELDS}
+FORCE_FIELD = presets.Field(FORCE, "bool", (), "Force")
 OPTION_NAMES = (*presets.FIELDS_BY_NAME, *RUN_ONLY_BY_NAME, FORCE)
 
 
@@ -108,8 +109,7 @@ def check_options(options, asset_exists=None):
     fields, errors = presets.validate(preset_part, asset_exists, partial=True)
     run_only = {}
     for name, value in options.items():
-        field = RUN_ONLY_BY_NAME.get(name) or (
-            presets.Field(FORCE, "bool", (), "Force") if name == FORCE else None)
+        field = FORCE_FIELD if name == FORCE else RUN_ONLY_BY_NAME.get(name)
         if field is None or value is None or (isinstance(value, str) and not value.strip()):
             continue
         clean, error = presets.clean_field(field, value, asset_exists)
