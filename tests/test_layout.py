@@ -81,7 +81,15 @@ def test_no_module_imports_a_cycle():
             visit(node)
 
 
-@pytest.mark.parametrize("name, path", list(modules()), ids=lambda value: str(value))
+def every_python_file():
+    """(name, path) of every Python file of the project: packages, tests, benchmarks, scripts."""
+    yield from modules()
+    for path in sorted([*ROOT.glob("*.py"), *(ROOT / "tests").rglob("*.py"),
+                        *(ROOT / "bench").rglob("*.py")]):
+        yield str(path.relative_to(ROOT)), path
+
+
+@pytest.mark.parametrize("name, path", list(every_python_file()), ids=lambda value: str(value))
 def test_modules_and_functions_stay_small(name, path):
     text = path.read_text(encoding="utf-8")
     assert text.count("\n") <= MAX_MODULE_LINES, f"{name} has {text.count(chr(10))} lines"
