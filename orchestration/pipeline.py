@@ -16,7 +16,7 @@ from services.engine.context import StageContext
 from services.engine.controller import PipelineController
 from services.engine.estimation import Estimator, timing_signature
 from services.engine.events import EventRecorder
-from services.engine.lifecycle import RunLifecycle, done_stages
+from services.engine.lifecycle import REVIEW_STAGE, RunLifecycle, done_stages
 from services.engine.run_spec import RunSpec
 from services.engine.run_states import FINISHED_STATES, LIVE_STATES, RESUMABLE_STATES
 from services.engine.thread_runner import ThreadRunner
@@ -203,8 +203,8 @@ class Pipeline:
             return self.runner.submit(self._spec_for(run))
 
     def _waits_for_selection(self, run):
-        if 4 not in done_stages(run) or not (self.settings_of(run).get("segments") or {}).get(
-                "review"):
+        if REVIEW_STAGE not in done_stages(run) or not (
+                self.settings_of(run).get("segments") or {}).get("review"):
             return False
         return review.review_data(self, run)["status"] != "confirmed"
 

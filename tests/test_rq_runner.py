@@ -255,7 +255,7 @@ def test_killed_worker_leaves_an_interrupted_run_that_resumes_elsewhere(cluster,
 
 
 def test_doctor_counts_the_workers(cluster, redis_server):  # noqa: F811
-    from services.doctor.checks import check_redis
+    from services.doctor.system import check_redis
 
     settings = {"runner": "rq", "redis_url": redis_server.url}
     found = check_redis(settings)

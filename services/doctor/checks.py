@@ -5,22 +5,8 @@ never raises: an unexpected error is itself the finding. `run_checks(settings, e
 them all; `quick=True` leaves out the slow ones (loading the speech model, yt-dlp's own view,
 the challenge solver, the DNS look-up) for the dashboard's banner.
 """
-from services.doctor.base import (
-    COMMAND_TIMEOUT,
-    FAIL,
-    OK,
-    SETUP_FIX,
-    WARN,
-    Check,
-    installed_version,
-    run_command,
-    version_tuple,
-)
+from services.doctor.base import FAIL, OK, WARN, Check
 from services.doctor.download import (
-    DENO_MIN,
-    DENO_SOLVER_FLAGS,
-    YTDLP_EXTRAS,
-    YTDLP_MAX_AGE_DAYS,
     check_cookies,
     check_deno,
     check_download_settings,
@@ -29,20 +15,9 @@ from services.doctor.download import (
     check_ytdlp,
     check_ytdlp_extras,
     check_ytdlp_view,
-    ytdlp_header,
 )
-from services.doctor.media import (
-    FFMPEG_FILTERS,
-    MODEL_TIMEOUT,
-    check_ffmpeg,
-    check_model,
-    check_speech_libraries,
-    load_model,
-)
+from services.doctor.media import check_ffmpeg, check_model, check_speech_libraries
 from services.doctor.system import (
-    DISK_FAIL,
-    DISK_WARN,
-    DNS_HOST,
     check_access,
     check_data_folder,
     check_database,
@@ -50,19 +25,6 @@ from services.doctor.system import (
     check_python,
     check_redis,
 )
-
-__all__ = [
-    "OK", "WARN", "FAIL", "SETUP_FIX", "COMMAND_TIMEOUT", "Check", "installed_version",
-    "run_command", "version_tuple",
-    "YTDLP_MAX_AGE_DAYS", "DENO_MIN", "YTDLP_EXTRAS", "DENO_SOLVER_FLAGS", "check_ytdlp",
-    "check_ytdlp_extras", "check_ejs", "check_deno", "check_solver_runs", "ytdlp_header",
-    "check_ytdlp_view", "check_cookies", "check_download_settings",
-    "FFMPEG_FILTERS", "MODEL_TIMEOUT", "check_ffmpeg", "check_speech_libraries", "check_model",
-    "load_model",
-    "DISK_WARN", "DISK_FAIL", "DNS_HOST", "check_python", "check_data_folder", "check_database",
-    "check_access", "check_redis", "check_dns",
-    "run_checks", "summarize", "format_report",
-]
 
 
 def run_checks(settings, engine=None, quick=False):
