@@ -25,6 +25,7 @@ SUMMARISED = {
     "log_flood": lambda m, quick: m.rows(3.0, 1) if quick else m.rows(10.0, 2),
     "reconnect": lambda m, quick: m.rows(20, 20) if quick else m.rows(100),
     "memory": lambda m, quick: m.rows(5, 25) if quick else m.rows(10, 100),
+    "fetch_guard": lambda m, quick: m.rows(3 if quick else 10),
 }
 
 

@@ -16,7 +16,8 @@ from services.batches import (
     parse_url_list,
     select,
 )
-from services.download.playlist import expand, looks_like_playlist
+from services.download.expansion import expand
+from services.download.playlist import looks_like_playlist
 from services.engine import events
 from services.engine.events import EventRecorder, utc_timestamp
 from services.input_checks import MAX_URL_LENGTH, ValidationError, validate_url

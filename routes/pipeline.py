@@ -73,7 +73,8 @@ def execute():
             return _batch_started(*started)
         status, session_id, duplicate = _pipeline().start(data)
     except (ValidationError, QueueFull) as exc:
-        code, http_status = ("queue_full", 429) if isinstance(exc, QueueFull) else (exc.code, 400)
+        code, http_status = (("queue_full", 429) if isinstance(exc, QueueFull)
+                             else (exc.code, exc.status))
         error = exc if isinstance(exc, ValidationError) else ValidationError(None, str(exc), code)
         if _from_browser_form():
             from routes.dashboard import render_dashboard

@@ -184,6 +184,10 @@ def ytdlp_options(section, data_dir, cookiefile=None):
         "remote_components": [],
         "noplaylist": True,
         "cachedir": False,
+        # yt-dlp's own downloaders only: an external one (ffmpeg for HLS) would fetch outside
+        # the address checks of services/download/guard.py.
+        "external_downloader": {"default": "native"},
+        "hls_prefer_native": True,
         "socket_timeout": section["socket_timeout"],
         "retries": section["retries"],
         "fragment_retries": section["fragment_retries"],

@@ -3,6 +3,10 @@
 Flat extraction lists a playlist's entries (URL, title, and often the length) without
 extracting each one. yt-dlp's generic extractor reads RSS feeds too: each item's enclosure
 becomes an entry, so a podcast feed is a playlist like any other.
+
+`read_playlist` fetches, so it runs only in the expansion worker (services/workers/expand.py,
+started by services/download/expansion.py), where every connection is checked and the memory,
+time and bytes read are limited.
 """
 import logging
 from dataclasses import dataclass, field
@@ -11,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from services.batches import Entry, ranges_text
 from services.download.options import ytdlp_options
-from services.input_checks import ValidationError, check_resolved, validate_url
+from services.input_checks import ValidationError, validate_url
 
 log = logging.getLogger("pipeline")
 FEED_SUFFIXES = (".rss", ".xml", ".atom")
@@ -23,8 +27,8 @@ EXPAND_TIMEOUT = 20   # seconds without an answer before reading a playlist give
 class PlaylistError(ValidationError):
     """The playlist cannot become a batch; `code` says why (the message says what to do)."""
 
-    def __init__(self, message, code):
-        super().__init__("youtube_url", message, code)
+    def __init__(self, message, code, status=400):
+        super().__init__("youtube_url", message, code, status)
 
 
 @dataclass
@@ -106,15 +110,13 @@ def _duration(value):
     return float(value) if 0 < value < 10 ** 7 else None
 
 
-def expand(url, settings, positions=None, limit=50):
+def read_playlist(url, settings, positions=None, limit=50):
     """The entries of a playlist, channel or feed URL (at most `limit` + 1 are fetched, so a
-    longer one is noticed); PlaylistError when it cannot be read."""
+    longer one is noticed); PlaylistError when it cannot be read. `settings` holds the
+    `download` section, `data_dir` and `block_private`."""
     import yt_dlp
 
-    block_private = bool(settings["limits"].get("block_private_networks"))
-    reason = check_resolved(urlsplit(url).hostname, block_private)
-    if reason:
-        raise PlaylistError(reason, "refused_address")
+    block_private = bool(settings.get("block_private"))
     quiet = _Quiet()
     options = ytdlp_options(settings["download"], settings["data_dir"])
     # A page is read while the request waits: fail fast rather than retry for minutes.

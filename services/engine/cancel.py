@@ -1,5 +1,6 @@
 """Cancellation shared between a run's controller and the work it starts."""
 import threading
+import time
 
 
 class Cancelled(Exception):
@@ -29,3 +30,28 @@ class CancelToken:
     def wait(self, timeout):
         """Sleep up to `timeout` seconds, returning early (True) when cancelled."""
         return self._event.wait(timeout)
+
+
+class Deadline(CancelToken):
+    """A token that also counts as cancelled once `seconds` have passed (`expired` then says so)."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self._end = time.monotonic() + seconds
+
+    @property
+    def expired(self):
+        """Whether the time is up."""
+        return time.monotonic() >= self._end
+
+    @property
+    def cancelled(self):
+        return self._event.is_set() or self.expired
+
+    def raise_if_cancelled(self):
+        if self.cancelled:
+            raise Cancelled()
+
+    def wait(self, timeout):
+        self._event.wait(max(0.0, min(timeout, self._end - time.monotonic())))
+        return self.cancelled

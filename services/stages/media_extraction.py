@@ -16,11 +16,11 @@ from contextlib import closing
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
+from services.addresses import RefusedAddress, resolve_checked
 from services.download.creator_subtitles import SUBTITLE_FILE, subtitle_request
 from services.download.limits import limit_error
 from services.engine.context import StageError
 from services.formatting import human_bytes
-from services.input_checks import check_resolved
 from services.media.ffmpeg import ffmpeg_path, probe, run_ffmpeg
 from services.workers import WorkerError, run_worker
 from services.workers.download import DOWNLOAD_SETTINGS_ENV
@@ -54,6 +54,7 @@ def _worker_settings(ctx):
     section = dict(ctx.settings.get("download") or {})
     return {DOWNLOAD_SETTINGS_ENV: json.dumps({
         "download": section, "data_dir": ctx.settings.get("data_dir"),
+        "block_private": bool((ctx.settings.get("limits") or {}).get("block_private_networks")),
         "creator_subtitles": subtitle_request(ctx.settings)})}
 
 
@@ -125,10 +126,11 @@ def _check_url(ctx):
     if extractor is None:
         raise StageError("yt-dlp does not recognise this URL.")
     ctx.log.info("URL handled by the yt-dlp extractor '%s'", extractor)
-    refused = check_resolved(urlsplit(ctx.url).hostname or "",
-                             bool((ctx.settings.get("limits") or {}).get("block_private_networks")))
-    if refused:
-        raise StageError(refused, "refused_address")
+    try:
+        resolve_checked(urlsplit(ctx.url).hostname or "", None,
+                        bool((ctx.settings.get("limits") or {}).get("block_private_networks")))
+    except RefusedAddress as exc:
+        raise StageError(exc.message, exc.code) from None
 
 
 def run(ctx):

@@ -14,7 +14,7 @@ import time
 import yt_dlp
 from yt_dlp.utils import DownloadError, ExtractorError, remove_terminal_sequences
 
-from services.download import cookies, creator_subtitles
+from services.download import cookies, creator_subtitles, guard
 from services.download.errors import explain, live_not_ended
 from services.download.limits import limit_error
 from services.download.options import DownloadSettingsError, cookies_path, ytdlp_options
@@ -82,6 +82,7 @@ def download(args, worker):
     settings = _settings()
     section = settings.get("download") or {}
     data_dir = settings.get("data_dir") or args.dir
+    guard.install(bool(settings.get("block_private")), section.get("proxy"))
     try:
         cookie_file = cookies_path(section, data_dir)
     except DownloadSettingsError as exc:
@@ -135,7 +136,12 @@ def download(args, worker):
                     raise WorkerError(problem, "too_large")
                 creator_subtitles.fetch(options, info, args.dir, settings.get("creator_subtitles"))
                 info = ydl.process_ie_result(info, download=True)
+        except guard.FetchRefused as exc:
+            raise WorkerError(exc.message, exc.code) from exc
         except (DownloadError, ExtractorError) as exc:
+            refused = guard.refusal()
+            if refused is not None:   # yt-dlp reported it as a failed download
+                raise WorkerError(refused.message, refused.code) from exc
             log.warning("yt-dlp: %s", remove_terminal_sequences(str(exc)))
             explanation = explain(exc, args.url, cookies_in_use=cookie_copy is not None)
             raise WorkerError(explanation.message, explanation.code) from exc
