@@ -13,7 +13,7 @@ from flask import (
 )
 
 from routes.errors import api_error
-from services import presets
+from services import presets, speech_models
 from services.stages import STAGES
 from storage import presets as preset_store
 
@@ -32,6 +32,10 @@ def _asset_exists(name):
     return exists(_data_dir(), name)
 
 
+def _models_dir():
+    return speech_models.models_folder(current_app.config["PIPELINE"])
+
+
 def _asset_names():
     from services.assets import list_assets
 
@@ -42,7 +46,7 @@ def _check(data):
     """(name, description, stages, values, errors) from a submitted preset."""
     name, description, errors = presets.validate_name(data.get("name"), data.get("description"))
     fields = {key: value for key, value in data.items() if key not in ("name", "description")}
-    values, field_errors = presets.validate(fields, _asset_exists)
+    values, field_errors = presets.validate(fields, _asset_exists, models_dir=_models_dir())
     errors.update(field_errors)
     return name, description, values.pop(presets.STAGES_FIELD, None), values, errors
 
@@ -162,7 +166,7 @@ def export(preset_id):
 def _import(document):
     """Store an exported preset (under a free name); returns (preset, errors)."""
     try:
-        name, description, stages, values = presets.read_import(document, _asset_exists)
+        name, description, stages, values = presets.read_import(document, _asset_exists, _models_dir())
         return preset_store.save(None, preset_store.free_name(name), description, stages, values), {}
     except presets.PresetInvalid as exc:
         return None, exc.errors

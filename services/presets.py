@@ -7,9 +7,12 @@ input: it returns the clean values and a message per field.
 """
 import copy
 import math
+import re
+import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
+from services import speech_models
+from services.assets import valid_name as valid_asset_name
 from services.config.schema import bounds
 from services.input_checks import ValidationError
 from services.stages import parse_stages
@@ -19,7 +22,10 @@ EXPORT_VERSION = 1
 MAX_NAME = 80
 MAX_DESCRIPTION = 500
 MAX_TEXT = 500
+MAX_WORD = 20   # characters of a number, a choice, a language code or true/false as text
 MIN_CHOICE = "minimum"
+# A number written as text: plain ASCII digits, a point and an exponent (no "1_000", no "nan").
+NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -31,14 +37,15 @@ class Field:
     path: tuple            # (section, key) in the settings
     label: str
     low: float = None
-    high: float = None
+    high: float = None     # a number's maximum; a text's length (MAX_TEXT when None)
     choices: tuple = ()
     help: str = ""
 
 
 FIELDS = (
     Field("whisper_model", "model", ("whisper", "model"), "Whisper model",
-          help="'bundled' (tiny.en) or the folder of a CTranslate2 model."),
+          help="'bundled' (tiny.en) or the name of a CTranslate2 model's folder in the models "
+               "folder (whisper.models_dir)."),
     Field("beam_size", "int", ("whisper", "beam_size"), "Beam size",
           *bounds("whisper", "beam_size")),
     Field("language", "language", ("whisper", "language"), "Language",
@@ -93,26 +100,23 @@ def language_codes():
 
 
 def _number(value, integer):
-    """A finite int/float from a JSON number or plain ASCII text, else None."""
+    """A finite int/float from a JSON number or plain ASCII text; None when it is not one,
+    math.inf (out of any range) for a whole number too large for a float."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
         text = value.strip()
-        if not text or len(text) > 20 or not text.isascii():
+        if len(value) > MAX_WORD or not NUMBER_TEXT.fullmatch(text):
             return None
-        try:
-            value = float(text)
-        except ValueError:
-            return None
-    if not isinstance(value, (int, float)):
-        return None
-    if isinstance(value, int) and abs(value) > 10 ** 9:
-        return None
-    value = float(value)
-    if not math.isfinite(value):
+        value = float(text)
+    if isinstance(value, int):
+        if abs(value) > 10 ** 9:
+            return math.inf if value > 0 else -math.inf
+        value = float(value)
+    if not isinstance(value, float) or not math.isfinite(value):
         return None
     if integer:
-        return int(value) if value == int(value) else None
+        return int(value) if value.is_integer() else None
     return value
 
 
@@ -120,39 +124,45 @@ def _flag(value):
     """True or False from a JSON boolean or one of the words; None for anything else."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
-        return value.strip().lower() in TRUE_WORDS
+    word = value.strip().lower() if isinstance(value, str) and len(value) <= MAX_WORD else None
+    if word in TRUE_WORDS + FALSE_WORDS:
+        return word in TRUE_WORDS
     return None
 
 
-def _model(value):
-    text = str(value).strip() if isinstance(value, str) else ""
-    if not text:
-        return None, "Enter 'bundled' or the folder of a CTranslate2 model."
-    if len(text) > MAX_TEXT or "\0" in text:
-        return None, "The model name is too long or holds a NUL."
-    if text in ("bundled", "tiny.en"):
-        return text, None
-    try:
-        found = (Path(text).expanduser() / "model.bin").is_file()
-    except (OSError, RuntimeError, ValueError):
-        found = False
-    if not found:
-        return None, "No CTranslate2 model (model.bin) in this folder; use 'bundled' or a model folder."
+def has_control(text):
+    """Whether `text` holds a control, format, surrogate or private-use character, or a line
+    or paragraph separator (in any script: not only ASCII's)."""
+    return any(unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")
+               for ch in text)
+
+
+def _text(value, limit):
+    """(stripped text, error) for a free-text field: printable ASCII on one line, at most
+    `limit` characters."""
+    text = value.strip() if isinstance(value, str) and len(value) <= 2 * limit else None
+    if not text or len(text) > limit or not all(" " <= ch <= "~" for ch in text):
+        return None, f"Enter text of at most {limit} characters on one line (printable ASCII)."
     return text, None
 
 
-def _text(value):
-    """(stripped text, error) for a free-text field: at most MAX_TEXT characters, no control
-    characters."""
-    text = value.strip() if isinstance(value, str) else None
-    if not text or len(text) > MAX_TEXT or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        return None, f"Enter text of at most {MAX_TEXT} characters, on one line."
-    return text, None
+def _asset(value, asset_exists):
+    """(asset file name, error): a plain file name that is among the assets."""
+    name = value.strip() if isinstance(value, str) and len(value) <= MAX_TEXT else None
+    if not valid_asset_name(name):
+        return None, "Choose an uploaded audio file."
+    if asset_exists is not None and not asset_exists(name):
+        return None, f"The audio file '{name}' is not among the assets (deleted?); upload it or choose another."
+    return name, None
 
 
-def clean_field(field, value, asset_exists=None):
-    """(clean value, error message or None) for one field."""
+def _not_set(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def clean_field(field, value, asset_exists=None, models_dir=None):
+    """(clean value, error message or None) for one field; `models_dir`, when given, is where a
+    model name must find its folder."""
     if field.kind in ("int", "float"):
         number = _number(value, field.kind == "int")
         if number is None:
@@ -164,29 +174,22 @@ def clean_field(field, value, asset_exists=None):
         flag = _flag(value)
         return (flag, None) if flag is not None else (None, "Choose true or false (on or off).")
     if field.kind == "choice":
-        if isinstance(value, str) and value.strip() in field.choices:
+        if isinstance(value, str) and len(value) <= MAX_WORD and value.strip() in field.choices:
             return value.strip(), None
         return None, f"Choose one of: {', '.join(field.choices)}."
     if field.kind == "language":
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if _not_set(value):
             return None, None
-        code = value.strip().lower() if isinstance(value, str) else None
+        code = value.strip().lower() if isinstance(value, str) and len(value) <= MAX_WORD else None
         if code is None or code not in language_codes():
             return None, "Enter a language code faster-whisper knows, such as en, de or fr; empty: detect."
         return code, None
     if field.kind == "model":
-        return _model(value)
+        return speech_models.check_model(value, models_dir)
     if field.kind == "text":
-        return _text(value)
+        return _text(value, int(field.high or MAX_TEXT))
     if field.kind == "asset":
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None, None
-        if not isinstance(value, str) or len(value) > MAX_TEXT:
-            return None, "Choose an uploaded audio file."
-        name = value.strip()
-        if asset_exists is not None and not asset_exists(name):
-            return None, f"The audio file '{name}' is not among the assets (deleted?); upload it or choose another."
-        return name, None
+        return (None, None) if _not_set(value) else _asset(value, asset_exists)
     raise ValueError(field.kind)
 
 
@@ -198,12 +201,13 @@ def parse_stage_list(value):
         return None, exc.message
 
 
-def validate(data, asset_exists=None, partial=False):
+def validate(data, asset_exists=None, partial=False, models_dir=None):
     """Clean preset fields from `data` (a dict from JSON or a form).
 
     Returns (values, errors). With `partial`, only the fields present are checked (run
     overrides); otherwise every field gets a value (missing ones: None, i.e. the config's).
-    Unknown keys are errors, so a typo is never silently ignored.
+    Unknown keys are errors, so a typo is never silently ignored. With `models_dir`, a model
+    name must name a model in that folder (services/speech_models.py).
     """
     if not isinstance(data, dict):
         return {}, {"settings": "Send an object of preset fields."}
@@ -221,10 +225,10 @@ def validate(data, asset_exists=None, partial=False):
         if field.name not in data:
             continue
         value = data[field.name]
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if _not_set(value):
             values[field.name] = None  # not set: the configuration's value applies
             continue
-        clean, error = clean_field(field, value, asset_exists)
+        clean, error = clean_field(field, value, asset_exists, models_dir)
         if error:
             errors[field.name] = error
         else:
@@ -244,7 +248,7 @@ def validate_name(name, description=""):
     name = name.strip() if isinstance(name, str) else ""
     if not name:
         errors["name"] = "Give the preset a name."
-    elif len(name) > MAX_NAME or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+    elif len(name) > MAX_NAME or has_control(name):
         errors["name"] = f"Names are at most {MAX_NAME} characters, without control characters."
     description = description.strip() if isinstance(description, str) else ""
     if len(description) > MAX_DESCRIPTION:
@@ -294,7 +298,7 @@ def export(name, description, stages, values):
             "settings": {field.name: values.get(field.name) for field in FIELDS}}
 
 
-def read_import(document, asset_exists=None):
+def read_import(document, asset_exists=None, models_dir=None):
     """(name, description, stages, values) from an exported document, or PresetInvalid."""
     if not isinstance(document, dict):
         raise PresetInvalid({"file": "This is not a preset export (a JSON object)."})
@@ -308,7 +312,8 @@ def read_import(document, asset_exists=None):
     if not isinstance(settings, dict):
         errors["settings"] = "The export has no settings object."
         raise PresetInvalid(errors)
-    values, field_errors = validate({**settings, STAGES_FIELD: document.get("stages")}, asset_exists)
+    values, field_errors = validate({**settings, STAGES_FIELD: document.get("stages")},
+                                    asset_exists, models_dir=models_dir)
     errors.update(field_errors)
     if errors:
         raise PresetInvalid(errors)

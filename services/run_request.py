@@ -7,21 +7,28 @@ field laid over the preset, a run-only option (decoding switches, the download f
 over its setting. The stages read only the run's settings that come out of here.
 """
 import hashlib
+import json
 import re
 import uuid
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from services import presets
+import annotated_types
+
+from services import presets, speech_models
+from services.config.schema import field_at
 from services.engine.run_spec import RunSpec
 from services.input_checks import ValidationError, validate_url
 from services.stages import STAGES_BY_NUMBER, get_stage, parse_stages
 
-MAX_OPTIONS = 50
+MAX_STORED_OPTIONS = 8 * 1024   # bytes of a run's stored options as JSON
 MAX_EPISODE_NAME = 120
 _EPISODE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
 DEFAULT_STAGES = [1, 2]
+# The download format a run may give is as long as config.yaml's download.format may be.
+FORMAT_LENGTH = next(item.max_length for item in field_at(("download", "format")).metadata
+                     if isinstance(item, annotated_types.MaxLen))
 FORCE = "force"   # redo every selected stage instead of reusing earlier outputs
 # Options a run may set beside the preset fields: each sets one setting, like a preset field.
 RUN_ONLY_FIELDS = (
@@ -30,11 +37,13 @@ RUN_ONLY_FIELDS = (
     presets.Field("temperature_fallback", "bool", ("whisper", "temperature_fallback"),
                   "Temperature fallback"),
     presets.Field("word_timestamps", "bool", ("whisper", "word_timestamps"), "Word timestamps"),
-    presets.Field("format", "text", ("download", "format"), "Download format"),
+    presets.Field("format", "text", ("download", "format"), "Download format",
+                  high=FORMAT_LENGTH),
 )
 RUN_ONLY_BY_NAME = {field.name: field for field in RUN_ONLY_FIELDS}
 FORCE_FIELD = presets.Field(FORCE, "bool", (), "Force")
 OPTION_NAMES = (*presets.FIELDS_BY_NAME, *RUN_ONLY_BY_NAME, FORCE)
+MAX_OPTIONS = len(OPTION_NAMES)
 
 
 class CheckedRun(NamedTuple):
@@ -90,11 +99,14 @@ def episode_directory(episodes_root, value, url):
     return name, target
 
 
-def check_options(options, asset_exists=None):
+def check_options(options, asset_exists=None, models_dir=None):
     """The run's options, each normalised once: (preset field values, run-only values, force).
 
-    A boolean takes true or false (JSON booleans, or the words true/false and the form's
-    on/off); anything else, and any unknown name, is a ValidationError naming the option.
+    Each option has its field's type and bounds (services/presets.py clean_field): a boolean
+    takes true or false (JSON booleans, or the words true/false and the form's on/off), a
+    number is finite and in range, a text or name is bounded, a model names a bundled model or
+    a folder of `models_dir`. Anything else, and any unknown name, is a ValidationError naming
+    the option.
     """
     if options is None:
         options = {}
@@ -106,13 +118,14 @@ def check_options(options, asset_exists=None):
             raise ValidationError(f"options.{str(name)[:60]}", "There is no such option; the "
                                   f"options are: {', '.join(OPTION_NAMES)}.", "invalid_option")
     preset_part = {k: v for k, v in options.items() if k in presets.FIELDS_BY_NAME}
-    fields, errors = presets.validate(preset_part, asset_exists, partial=True)
+    fields, errors = presets.validate(preset_part, asset_exists, partial=True,
+                                      models_dir=models_dir)
     run_only = {}
     for name, value in options.items():
         field = FORCE_FIELD if name == FORCE else RUN_ONLY_BY_NAME.get(name)
         if field is None or value is None or (isinstance(value, str) and not value.strip()):
             continue
-        clean, error = presets.clean_field(field, value, asset_exists)
+        clean, error = presets.clean_field(field, value, asset_exists, models_dir)
         if error:
             errors[name] = error
         else:
@@ -124,16 +137,22 @@ def check_options(options, asset_exists=None):
 
 
 def stored_options(fields, run_only, force):
-    """The checked options as they are stored with the run (what a resume reads back)."""
+    """The checked options as they are stored with the run (what a resume reads back); each
+    is bounded, and so is the whole (MAX_STORED_OPTIONS)."""
     stored = {name: value for name, value in {**fields, **run_only}.items() if value is not None}
-    return {**stored, FORCE: True} if force else stored
+    stored = {**stored, FORCE: True} if force else stored
+    if len(json.dumps(stored)) > MAX_STORED_OPTIONS:
+        raise ValidationError("options", "The options are too large to store.", "invalid_option")
+    return stored
 
 
 def run_settings(config, effective, options=None):
     """A run's settings: the configuration, its preset fields, then its run-only options.
 
-    `options` are a run's stored options; any that no longer pass the checks are left out."""
-    settings = presets.apply(config, effective)
+    `options` are a run's stored options; any that no longer pass the checks are left out, and
+    so is a speech model that a preset or a run may no longer name (the configuration's
+    applies)."""
+    settings = presets.apply(config, _allowed_model(config, effective))
     try:
         _fields, run_only, _force = check_options(
             {k: v for k, v in (options or {}).items() if k in RUN_ONLY_BY_NAME})
@@ -157,8 +176,34 @@ def _preset(name, source):
     return preset
 
 
-def _effective(config, preset, fields, asset_exists):
+def _allowed_model(config, effective):
+    """`effective` without a speech model that is neither the configuration's own nor a name a
+    preset or a run may give (a path stored by an older version)."""
+    model = (effective or {}).get("whisper_model")
+    if model is None or model == (config.get("whisper") or {}).get("model"):
+        return effective
+    if speech_models.check_name(model)[1] is None:
+        return effective
+    return {**effective, "whisper_model": None}
+
+
+def _check_preset_model(config, preset, fields, models_dir):
+    """The preset's speech model, unless the run names its own (checked with the options), is
+    the configuration's, a bundled one or a model of the models folder."""
+    if preset is None or fields.get("whisper_model") is not None:
+        return
+    model = (preset.settings or {}).get("whisper_model")
+    if model is None or model == config["whisper"].get("model"):
+        return
+    _name, error = speech_models.check_model(model, models_dir)
+    if error:
+        raise ValidationError("preset", f"The preset '{preset.name}' names a speech model that "
+                              f"cannot be used. {error} Edit the preset.", "invalid_model")
+
+
+def _effective(config, preset, fields, asset_exists, models_dir=None):
     """The preset fields a run uses: configuration, then preset, then the run's overrides."""
+    _check_preset_model(config, preset, fields, models_dir)
     layers = [preset.settings if preset else {}, fields]
     effective = presets.field_values(presets.apply(config, *layers))
     for field in presets.FIELDS:
@@ -199,8 +244,9 @@ def check_run_request(data, config, episodes_root, source):
         stages_value = preset.stages if preset else DEFAULT_STAGES
     stages = parse_stages(stages_value)
     name, folder = episode_directory(episodes_root, data.get("episode_directory"), url)
-    fields, run_only, force = check_options(data.get("options"), source.asset_exists)
-    effective = _effective(config, preset, fields, source.asset_exists)
+    models_dir = speech_models.models_folder(config)
+    fields, run_only, force = check_options(data.get("options"), source.asset_exists, models_dir)
+    effective = _effective(config, preset, fields, source.asset_exists, models_dir)
     check_inputs(stages, folder)
     options = stored_options(fields, run_only, force)
     spec = RunSpec(session_id=uuid.uuid4().hex, url=url, stages=stages, episode_dir=folder,

@@ -92,6 +92,7 @@ class Whisper(Section):
     """`whisper`: the speech model and how it decodes."""
 
     model: Name
+    models_dir: Annotated[str, Field(min_length=1, max_length=2000, pattern="^[^\x00]+$")]
     device: Literal["cpu", "cuda", "auto"]
     compute_type: Literal[COMPUTE_TYPES]
     cpu_threads: Optional[Annotated[int, Field(ge=0, le=1024)]]

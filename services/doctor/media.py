@@ -68,12 +68,13 @@ def check_speech_libraries(settings):
 def check_model(settings, load=True):
     """The speech model folder is complete and, with load=True, loads."""
     from services.engine.context import StageError
+    from services.speech_models import models_folder
     from services.stages.transcription import model_directory
 
     whisper = settings.get("whisper") or {}
     name = whisper.get("model") or "bundled"
     try:
-        folder = model_directory(name)
+        folder = model_directory(name, models_folder(settings))
     except StageError as exc:
         return Check("Speech model", FAIL, str(exc), "Set whisper.model to bundled or to a "
                      "CTranslate2 model folder (nothing is downloaded at run time).")

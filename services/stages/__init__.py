@@ -116,6 +116,7 @@ STAGES = (
 
 STAGES_BY_NUMBER = {stage.number: stage for stage in STAGES}
 STAGE_TEXT = re.compile(r"[0-9]{1,3}", re.ASCII)   # str.isdigit() also takes "²", which int() refuses
+MAX_STAGE_ITEMS = 50   # stage numbers one request may list (repeats included)
 
 
 def get_stage(number):
@@ -127,12 +128,13 @@ def parse_stages(value):
     """A sorted list of distinct, implemented stage numbers from a list or '1,2' text."""
     if value is None or value == "" or value == []:
         raise ValidationError("selected_stages", "Select at least one stage.", "required")
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value) <= 4 * MAX_STAGE_ITEMS:
         items = [item.strip() for item in value.split(",") if item.strip()]
-    elif isinstance(value, list):
+    elif isinstance(value, list) and len(value) <= MAX_STAGE_ITEMS:
         items = value
     else:
-        raise ValidationError("selected_stages", "selected_stages must be a list of stage numbers.")
+        raise ValidationError("selected_stages", "selected_stages must be a list of at most "
+                              f"{MAX_STAGE_ITEMS} stage numbers.")
     numbers = set()
     for item in items:
         if isinstance(item, bool):

