@@ -34,7 +34,7 @@ def cancel_once(bench, path, sub_stage, episode, entry):
             client.emit("cancel", {"session_id": session_id})
         else:
             route = "pipeline/interrupt" if entry == "interrupt" else "api/pipeline/cancel"
-            requests.post(f"{bench.url}/{route}/{session_id}", timeout=5).raise_for_status()
+            requests.post(f"{bench.url}/{route}/{session_id}", json={}, timeout=5).raise_for_status()
         status, arrived = bench.finished(client, 30)
     finally:
         client.disconnect()

@@ -141,7 +141,7 @@ def rows(count=200):
             time.sleep(0.5)
         time.sleep(2)
         results["transcribing"] = measure(bench, session_id, parent, count, 2_000_000)
-        requests.post(f"{bench.url}/api/pipeline/cancel/{busy}", timeout=10)
+        requests.post(f"{bench.url}/api/pipeline/cancel/{busy}", json={}, timeout=10)
     finally:
         if watcher is not None:
             parent.send("stop")

@@ -132,7 +132,7 @@ async def phase(server, count, window, children=None):
         await asyncio.sleep(window)
         closed = time.time()
         parent.send("mark")
-        requests.post(f"{server.url}/api/pipeline/cancel/{session_id}", timeout=10)
+        requests.post(f"{server.url}/api/pipeline/cancel/{session_id}", json={}, timeout=10)
         await asyncio.sleep(1)
     finally:
         await probe.close()

@@ -73,7 +73,7 @@ def rows(cycles=100, repeats=150):
             have.update(seqs)
             if completed:
                 raise RuntimeError(f"the run ended after {number + 1} reconnects: use a longer one")
-        requests.post(f"{server.url}/api/pipeline/cancel/{session_id}", timeout=10)
+        requests.post(f"{server.url}/api/pipeline/cancel/{session_id}", json={}, timeout=10)
         # The last connection stays until the run's completion event, the last seq.
         final = Listener(server.url).connect()
         final.subscribe(session_id, max(have))

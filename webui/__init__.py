@@ -40,6 +40,8 @@ def create_app(test_config=None, config_file=None, role="web"):
         SQLALCHEMY_DATABASE_URI=settings["database_url"] or f"sqlite:///{data_dir / 'pipeline.db'}",
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         MAX_CONTENT_LENGTH=1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",   # no session cookie on another site's posts
         PIPELINE=settings,
     )
     app.config.update(flask_overrides)
@@ -64,12 +66,13 @@ def create_app(test_config=None, config_file=None, role="web"):
     from orchestration.batches import Batches
     from orchestration.pipeline import Pipeline
     from routes import register_blueprints
-    from webui import access, csrf, hosts
+    from webui import access, csrf, headers, hosts
     from webui.sockets import register_batch_handlers, register_handlers
 
     hosts.init_app(app)   # first: a request for another host name goes no further
     access.init_app(app)
-    csrf.init_app(app)
+    csrf.init_app(app)   # after access: a request without the token gets 401, not 403
+    headers.init_app(app)
     register_blueprints(app)
     pipeline = Pipeline(app, settings, role)
     app.extensions["pipeline"] = pipeline

@@ -3,13 +3,13 @@ import logging
 import math
 import time
 
-from flask import current_app, request, session
+from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 
 from services.engine import events
 from services.engine.events import utc_timestamp
 from storage.models import BATCH_ID_LENGTH, SESSION_ID_LENGTH
-from webui.access import configured_token, token_matches
+from webui.access import configured_token, session_authorized, token_matches
 from webui.hosts import host_allowed
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def _connect(auth=None):
     if not configured_token():
         return True
     sent = auth.get("token") if isinstance(auth, dict) else None
-    if session.get("authorized") or token_matches(sent) or token_matches(request.args.get("token")):
+    if session_authorized() or token_matches(sent) or token_matches(request.args.get("token")):
         return True
     raise ConnectionRefusedError("unauthorized")
 

@@ -1,6 +1,7 @@
 // The batch page: every entry's state, stage and percentage, and the batch's own progress and
 // times, kept current from the batch's events (with replay from the last seq seen on reconnect).
 import { BATCH_CHANNEL, RunConnection } from "./live-client.js";
+import { csrfHeaders } from "./csrf.js";
 import { clock } from "./format.js";
 
 const FINAL = ["completed", "completed_with_errors", "cancelled"];
@@ -116,7 +117,7 @@ async function act(button, path) {
   button.disabled = true;
   field("problem").textContent = "";
   try {
-    const response = await fetch(path, { method: "POST", headers: { Accept: "application/json" } });
+    const response = await fetch(path, { method: "POST", headers: csrfHeaders({ Accept: "application/json" }) });
     const answer = await response.json();
     if (!response.ok) throw new Error(answer.error ? answer.error.message : response.statusText);
   } catch (error) {

@@ -1,4 +1,5 @@
 // The dashboard: starts runs from the form and follows the selected run live.
+import { csrfHeaders } from "./csrf.js";
 import { RunConnection } from "./live-client.js";
 import { Monitor } from "./monitor.js";
 
@@ -54,11 +55,11 @@ function formBody(data) {
 function request(data) {
   const file = data.get("url_file");
   if (file && file.name) {
-    return { method: "POST", headers: { Accept: "application/json" }, body: data };
+    return { method: "POST", headers: csrfHeaders({ Accept: "application/json" }), body: data };
   }
   return {
     method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    headers: csrfHeaders({ "Content-Type": "application/json", Accept: "application/json" }),
     body: JSON.stringify(formBody(data)),
   };
 }

@@ -2,6 +2,7 @@
 // while the socket cannot connect. Every event reaches `onEvent` once, in seq order: an event
 // seen twice is dropped, one that comes early waits for those before it, and a gap that lasts
 // is filled from the stored events (with runs on workers, live events and the replay can cross).
+import { csrfHeaders } from "./csrf.js";
 import { io } from "./vendor/socket.io-4.8.4.esm.min.js";
 
 export const RUN_EVENTS = [
@@ -152,7 +153,7 @@ export class RunConnection {
     }
     const response = await fetch(`/api/pipeline/cancel/${this.path}`, {
       method: "POST",
-      headers: { Accept: "application/json" },
+      headers: csrfHeaders({ Accept: "application/json" }),
     });
     const answer = await response.json();
     if (!response.ok) throw new Error(answer.error ? answer.error.message : "Cancel failed");

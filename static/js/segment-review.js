@@ -1,6 +1,7 @@
 // The segment review page: the selection as regions on a waveform drawn from the server's peaks
 // (wavesurfer.js, loaded before this module as UMD globals), a list of segments with typed times,
 // the transcript to choose sentences from, keys for every action, and Continue.
+import { csrfHeaders } from "./csrf.js";
 import { fileUrl } from "./format.js";
 import { SegmentRows } from "./segment-list.js";
 import { Snapper, checkSegments, formatLength, formatTime } from "./segment-times.js";
@@ -251,7 +252,7 @@ async function send(acceptWarnings) {
   try {
     const response = await fetch(root.dataset.post, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: csrfHeaders({ "Content-Type": "application/json", Accept: "application/json" }),
       body: JSON.stringify({ accept_warnings: acceptWarnings, segments: state.segments.map(
         (segment) => ({ start: Number(segment.start.toFixed(3)), end: Number(segment.end.toFixed(3)) })) }),
     });
