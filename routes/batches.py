@@ -11,7 +11,7 @@ from flask import (
     url_for,
 )
 
-from routes.errors import unknown_batch
+from routes.errors import prefers_html, unknown_batch
 from routes.pipeline import events_answer
 from routes.runs import page_number
 from services.batches import FINAL_BATCH_STATES
@@ -68,7 +68,7 @@ def batch_events(batch_id):
 
 
 def _answer(batch_id, body):
-    if not request.is_json and request.accept_mimetypes.best == "text/html":
+    if not request.is_json and prefers_html():
         return redirect(url_for("batches.detail", batch_id=batch_id), code=303)
     return jsonify(dict(body, batch_id=batch_id))
 

@@ -20,6 +20,13 @@ def wants_json():
     return request.path.startswith(API_PREFIXES)
 
 
+def prefers_html():
+    """Whether the client asks for a page rather than JSON. A browser's navigation lists
+    text/html first and types such as application/signed-exchange after it; a program's */*
+    takes JSON."""
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
 def unknown_run():
     """The 404 JSON answer for a session id no run has."""
     return api_error(404, "unknown_run", "There is no run with this session_id.", "session_id")

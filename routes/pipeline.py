@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 
 from orchestration.batches import batch_kind
 from orchestration.pipeline import QueueFull, ResumeRefused
-from routes.errors import api_error
+from routes.errors import api_error, prefers_html
 from services.input_checks import ValidationError
 
 bp = Blueprint("pipeline", __name__)
@@ -57,7 +57,7 @@ def events_answer(key, owner_id, known, events_since, unknown):
 
 
 def _from_browser_form():
-    return not request.is_json and request.accept_mimetypes.best == "text/html"
+    return not request.is_json and prefers_html()
 
 
 @bp.post("/pipeline/execute")

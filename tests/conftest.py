@@ -106,6 +106,14 @@ def app(live_server):
     return live_server.app
 
 
+@pytest.fixture(autouse=True)
+def _no_token_tries_counted(request):
+    """Each test that uses the live server starts with no token tries counted: every test
+    client comes from the same loopback address (webui/throttle.py)."""
+    if "live_server" in request.fixturenames:
+        request.getfixturevalue("live_server").app.extensions["login_throttle"].clear()
+
+
 @pytest.fixture
 def client(app):
     """A Flask test client of the live app."""
@@ -291,7 +299,7 @@ def cancel_during(server_url, session_id, sub_stage, timeout=120):
             k == "pipeline_progress" and d["sub_stage"] == sub_stage and d["sub_progress"]
             for k, d, _ in got), timeout=timeout)
         asked = time.monotonic()
-        requests.post(f"{server_url}/api/pipeline/cancel/{session_id}", timeout=5)
+        requests.post(f"{server_url}/api/pipeline/cancel/{session_id}", json={}, timeout=5)
         watcher.wait_for(lambda got: any(k == "pipeline_completion" for k, *_ in got), timeout=10)
         done_at, completion = next((at, d) for k, d, at in watcher.received
                                    if k == "pipeline_completion")

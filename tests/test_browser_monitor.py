@@ -243,7 +243,7 @@ def test_a_queued_run_waits_then_runs(page, live_server, any_media):
     expect(field(page, "message")).to_have_text("Waiting for a free slot (position 1 in the queue)")
     expect(page.locator('[data-action="cancel"]')).to_be_enabled()
     screenshot(page, "monitor-8-queued")
-    requests.post(f"{live_server.url}/api/pipeline/cancel/{first}", timeout=10)
+    requests.post(f"{live_server.url}/api/pipeline/cancel/{first}", json={}, timeout=10)
     expect(field(page, "state")).to_have_text(re.compile("Running|Completed"), timeout=15_000)
     expect(field(page, "state")).to_have_text("Completed", timeout=60_000)
     expect(stage(page, 2)).to_have_attribute("data-status", "completed")

@@ -26,9 +26,9 @@ def media(tmp_path_factory):
 
 def cancel_via(entry, live_server, watcher, session_id):
     if entry == "interrupt":
-        answer = requests.post(f"{live_server.url}/pipeline/interrupt/{session_id}", timeout=5)
+        answer = requests.post(f"{live_server.url}/pipeline/interrupt/{session_id}", json={}, timeout=5)
     elif entry == "cancel":
-        answer = requests.post(f"{live_server.url}/api/pipeline/cancel/{session_id}", timeout=5)
+        answer = requests.post(f"{live_server.url}/api/pipeline/cancel/{session_id}", json={}, timeout=5)
     else:
         watcher.emit("cancel", {"session_id": session_id})
         return watcher.wait_kind("cancel_result", timeout=5)["status"]
@@ -86,4 +86,4 @@ def test_cancel_mid_stage_is_quick_and_clean(live_server, media, path, stages, s
 def test_cancel_of_a_finished_run_is_not_running(live_server, speech_url, client):
     session_id = start_run(live_server, speech_url, [1], episode_directory=f"done-{uuid.uuid4().hex[:6]}")
     assert wait_state(client, session_id)["state"] == "completed"
-    assert client.post(f"/api/pipeline/cancel/{session_id}").get_json()["status"] == "not_running"
+    assert client.post(f"/api/pipeline/cancel/{session_id}", json={}).get_json()["status"] == "not_running"

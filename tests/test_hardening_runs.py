@@ -85,7 +85,7 @@ def test_progress_and_elapsed_never_fall_across_a_resume(live_server, client, an
     shown = max(e["data"]["progress"] for e in before if e["event"] == "pipeline_progress")
     worked = max(e["data"]["time_elapsed"] for e in before if e["event"] == "pipeline_progress")
     time.sleep(2)   # kept: the clock moves on while the run is stopped, and must not count it
-    assert client.post(f"/api/pipeline/resume/{session_id}").status_code == 202
+    assert client.post(f"/api/pipeline/resume/{session_id}", json={}).status_code == 202
     assert wait_state(client, session_id, timeout=180)["state"] == "completed"
     after = client.get(f"/api/pipeline/events/{session_id}?since={before[-1]['data']['seq']}").get_json()["events"]
     resumed = [e["data"] for e in after if e["event"] == "pipeline_progress"]
@@ -165,7 +165,7 @@ def test_the_queue_is_capped_with_a_clear_429(live_server, client, monkeypatch):
         error = refused.get_json()["error"]
         assert error["code"] == "queue_full" and "1 runs are already waiting" in error["message"]
         for session_id in reversed(ids):
-            client.post(f"/api/pipeline/cancel/{session_id}")
+            client.post(f"/api/pipeline/cancel/{session_id}", json={})
         for session_id in ids:
             assert wait_state(client, session_id, timeout=30)["state"] == "cancelled"
 
@@ -209,8 +209,8 @@ def test_unknown_ids_make_no_locks(live_server, client, socketio_client):
     for number in range(50):
         unknown = uuid.uuid4().hex
         client.get(f"/api/pipeline/status/{unknown}")
-        client.post(f"/api/pipeline/cancel/{unknown}")
-        client.post(f"/api/pipeline/resume/{unknown}")
+        client.post(f"/api/pipeline/cancel/{unknown}", json={})
+        client.post(f"/api/pipeline/resume/{unknown}", json={})
         client.post(f"/runs/{unknown}/segments", json={"segments": [{"start": 0, "end": 20}]})
     watcher = socketio_client()
     for number in range(20):

@@ -55,12 +55,12 @@ def test_link_local_and_metadata_addresses_are_not_media(client, url):
 
 
 def test_private_networks_only_when_asked(client, live_server, monkeypatch):
-    from services.input_checks import check_resolved
+    from services.addresses import check_resolved
 
     url = {"youtube_url": "http://192.168.0.10/a.mp4", "selected_stages": [1]}
     allowed = client.post("/pipeline/execute", json=dict(url, episode_directory="private-ok"))
     assert allowed.status_code == 202
-    client.post(f"/api/pipeline/cancel/{allowed.get_json()['session_id']}")
+    client.post(f"/api/pipeline/cancel/{allowed.get_json()['session_id']}", json={})
     monkeypatch.setitem(live_server.app.config["PIPELINE"]["limits"], "block_private_networks", True)
     refused = client.post("/pipeline/execute", json=url)
     assert refused.status_code == 400 and "block_private_networks" in refused.get_json()["error"]["message"]

@@ -68,7 +68,9 @@ def test_execute_rejects_bad_json(client, body, field, code):
     ("", None, 415),
 ])
 def test_execute_rejects_bodies_that_are_not_a_json_object(client, data, content_type, status):
-    assert_error(client.post("/pipeline/execute", data=data, content_type=content_type), status, "body")
+    token = {"X-CSRF-Token": csrf_token(client)}   # past the CSRF check, to the route's own
+    assert_error(client.post("/pipeline/execute", data=data, content_type=content_type,
+                             headers=token), status, "body")
 
 
 def test_execute_rejects_an_oversized_body(client):
@@ -79,15 +81,16 @@ def test_execute_rejects_an_oversized_body(client):
 
 def test_form_post_without_the_csrf_token_is_refused(client):
     response = client.post("/pipeline/execute", data={"youtube_url": "http://127.0.0.1:9/a.mp4"})
-    assert_error(response, 400)
+    assert assert_error(response, 403)["code"] == "csrf_token_missing"
     response = client.post("/pipeline/execute", data={"youtube_url": "http://127.0.0.1:9/a.mp4",
                                                       "csrf_token": "forged"})
-    assert_error(response, 400)
+    assert assert_error(response, 403)["code"] == "csrf_token_missing"
 
 
 def test_cross_site_requests_are_refused(client):
-    response = client.post("/api/pipeline/cancel/whatever", headers={"Origin": "http://evil.example"})
-    assert_error(response, 403)
+    response = client.post("/api/pipeline/cancel/whatever", headers={"Origin": "http://evil.example"},
+                           json={})
+    assert assert_error(response, 403)["code"] == "cross_site_request"
 
 
 def test_form_post_with_an_error_shows_the_message_in_the_form(client):
@@ -98,6 +101,18 @@ def test_form_post_with_an_error_shows_the_message_in_the_form(client):
     page = response.get_data(as_text=True)
     assert "Only http:// and https:// URLs are accepted." in page
     assert 'value="javascript:alert(1)"' in page
+
+
+CHROMIUM_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
+                   "image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7")
+
+
+def test_a_browser_form_post_is_answered_with_a_page_not_json(client):
+    response = client.post("/pipeline/execute", data={"youtube_url": "javascript:alert(1)",
+                                                      "csrf_token": csrf_token(client)},
+                           headers={"Accept": CHROMIUM_ACCEPT})
+    assert response.status_code == 400 and "text/html" in response.content_type
+    assert "Only http:// and https:// URLs are accepted." in response.get_data(as_text=True)
 
 
 def test_form_fields_are_escaped_in_the_page(client):
@@ -120,7 +135,7 @@ def test_unknown_run_is_404_json(client, path):
 
 @pytest.mark.parametrize("path", ["/pipeline/interrupt/unknown", "/api/pipeline/cancel/unknown"])
 def test_cancel_of_unknown_run_is_404_json(client, path):
-    assert_error(client.post(path), 404, "session_id")
+    assert_error(client.post(path, json={}), 404, "session_id")
 
 
 @pytest.mark.parametrize("since", ["-1", "abc", "1.5", "9" * 20])
@@ -163,7 +178,7 @@ def test_a_session_id_longer_than_the_column_names_no_run(client):
         response = client.get(path)
         assert response.status_code == 404, path
         assert response.get_json()["error"]["code"], path
-    assert client.post(f"/api/pipeline/resume/{too_long}").status_code == 404
+    assert client.post(f"/api/pipeline/resume/{too_long}", json={}).status_code == 404
     assert client.get(f"/runs/{too_long}").status_code == 404
 
 
@@ -178,12 +193,17 @@ RUN_ROUTES = [("get", "/api/pipeline/status/{}"), ("get", "/api/pipeline/events/
               ("get", "/runs/{}"), ("get", "/runs/{}/segments"), ("get", "/runs/{}/files/a.txt")]
 
 
+def _send(client, method, path):
+    """GET `path`, or POST it with a JSON body (past the CSRF check, to the route)."""
+    return client.get(path) if method == "get" else client.post(path, json={})
+
+
 @pytest.mark.parametrize("sent", NO_RUN_IDS)
 def test_an_id_no_run_can_have_gets_the_unknown_run_answer(client, sent):
     unknown = uuid.uuid4().hex
     for method, path in RUN_ROUTES:
-        expected = getattr(client, method)(path.format(unknown))
-        answer = getattr(client, method)(path.format(sent))
+        expected = _send(client, method, path.format(unknown))
+        answer = _send(client, method, path.format(sent))
         assert expected.status_code == 404, path
         assert (answer.status_code, answer.content_type, answer.get_data(as_text=True)) == (
             expected.status_code, expected.content_type, expected.get_data(as_text=True)), path
@@ -199,13 +219,13 @@ def test_an_id_no_run_can_have_never_reaches_the_view(client, app, monkeypatch):
     monkeypatch.setattr(pipeline.store, "has_run", refuse)
     for sent in NO_RUN_IDS:
         for method, path in RUN_ROUTES:
-            assert getattr(client, method)(path.format(sent)).status_code == 404, (path, sent)
+            assert _send(client, method, path.format(sent)).status_code == 404, (path, sent)
 
 
 def test_a_percent_encoded_slash_in_a_run_id_matches_no_route(client):
     for path in ("/api/pipeline/status/a%2Fb", "/api/pipeline/cancel/a%2Fb"):
-        method = client.post if "cancel" in path else client.get
-        assert assert_error(method(path), 404)["code"] == "not_found"
+        method = "post" if "cancel" in path else "get"
+        assert assert_error(_send(client, method, path), 404)["code"] == "not_found"
     page = client.get("/runs/a%2Fb")
     assert page.status_code == 404 and "text/html" in page.content_type
 

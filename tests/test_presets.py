@@ -78,7 +78,8 @@ def test_create_edit_duplicate_delete_through_the_pages(client):
     ("loudness_lufs", "-5", "from -30 to -10"),
     ("episode_mode", "podcast", "full, highlights"),
     ("language", "klingon", "language code"),
-    ("whisper_model", "/nowhere/model", "model.bin"),
+    ("whisper_model", "/nowhere/model", "inside the models folder"),
+    ("whisper_model", "no-such-model", "model.bin"),
     ("intro", "deleted-intro.mp3", "not among the assets"),
     ("stages", [], "at least one stage"),
 ])
@@ -225,7 +226,7 @@ def test_any_preset_body_is_stored_valid_or_refused_with_a_field(client, body):
         stored = answer.get_json()
         values, errors = presets.validate({**stored["settings"], "stages": stored["stages"]})
         assert not errors
-        client.delete(f"/api/presets/{stored['id']}")
+        client.delete(f"/api/presets/{stored['id']}", json={})
 
 
 def test_big_and_odd_ids_are_404_not_500(client):

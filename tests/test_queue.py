@@ -53,7 +53,7 @@ def test_a_queued_run_can_be_cancelled_before_it_starts(live_server, slow_media,
     waiting = post(live_server, {"youtube_url": f"{slow_media.url}/speech.mp4?y", "selected_stages": [1],
                                  "episode_directory": f"qc-{uuid.uuid4().hex[:6]}"})
     assert waiting["status"] == "queued"
-    answer = client.post(f"/api/pipeline/cancel/{waiting['session_id']}").get_json()
+    answer = client.post(f"/api/pipeline/cancel/{waiting['session_id']}", json={}).get_json()
     assert answer["status"] == "cancelled"
     events = client.get(f"/api/pipeline/events/{waiting['session_id']}").get_json()["events"]
     assert [e["event"] for e in events] == ["pipeline_completion"]

@@ -53,7 +53,7 @@ def test_kill_9_mid_transcription_then_restart_and_resume(tmp_path, media):
         downloaded_at = json.loads((folder / "metadata.json").read_text())["downloaded_at"]
         source_mtime = next(folder.glob("source.*")).stat().st_mtime
 
-        answer = requests.post(f"{url}/api/pipeline/resume/{session_id}", timeout=5)
+        answer = requests.post(f"{url}/api/pipeline/resume/{session_id}", json={}, timeout=5)
         assert answer.status_code == 202 and answer.json()["status"] in ("started", "queued")
         final = wait_state(url, session_id, ("completed", "failed"))
         assert final["state"] == "completed", final["error"]
@@ -72,7 +72,7 @@ def test_kill_9_mid_transcription_then_restart_and_resume(tmp_path, media):
         assert events[-1]["event"] == "pipeline_completion"
         assert events[-1]["data"]["status"] == "completed"
 
-        again = requests.post(f"{url}/api/pipeline/resume/{session_id}", timeout=5)
+        again = requests.post(f"{url}/api/pipeline/resume/{session_id}", json={}, timeout=5)
         assert again.status_code == 409
     finally:
         server.terminate()

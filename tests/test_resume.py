@@ -13,7 +13,7 @@ def test_resume_button_finishes_a_cancelled_run(live_server, speech_url, client)
         watcher.emit("subscribe", {"session_id": session_id})
         watcher.wait_for(lambda got: any(k == "pipeline_transition" and d["to_stage"] == 2
                                          for k, d, _ in got), timeout=60)
-        client.post(f"/api/pipeline/cancel/{session_id}")
+        client.post(f"/api/pipeline/cancel/{session_id}", json={})
     finally:
         watcher.disconnect()
     assert wait_state(client, session_id)["state"] == "cancelled"

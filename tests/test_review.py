@@ -109,10 +109,10 @@ def test_cancel_resume_and_a_new_selection(live_server, client, media_server):
     wait_state(url, session_id, ("awaiting_selection",), timeout=200)
 
     # Cancel works while waiting, and a resume puts the run back to waiting.
-    cancelled = requests.post(f"{url}/api/pipeline/cancel/{session_id}", timeout=5).json()
+    cancelled = requests.post(f"{url}/api/pipeline/cancel/{session_id}", json={}, timeout=5).json()
     assert cancelled["status"] == "cancelled"
     assert client.get(f"/api/pipeline/status/{session_id}").get_json()["state"] == "cancelled"
-    resumed = requests.post(f"{url}/api/pipeline/resume/{session_id}", timeout=5).json()
+    resumed = requests.post(f"{url}/api/pipeline/resume/{session_id}", json={}, timeout=5).json()
     assert resumed["status"] == "awaiting_selection"
 
     review = client.get(f"/api/runs/{session_id}/segments").get_json()
@@ -134,7 +134,7 @@ def test_cancel_resume_and_a_new_selection(live_server, client, media_server):
     assert (again.status_code, again.json()["error"]["code"]) == (409, "not_awaiting_selection")
 
     # "Re-run with a new selection": stage 4 reused, the run waits, then stage 5 only runs again.
-    rerun = requests.post(f"{url}/api/pipeline/reselect/{session_id}", timeout=5)
+    rerun = requests.post(f"{url}/api/pipeline/reselect/{session_id}", json={}, timeout=5)
     assert rerun.status_code == 202, rerun.text
     new_id = rerun.json()["session_id"]
     snapshot = wait_state(url, new_id, ("awaiting_selection",), timeout=60)

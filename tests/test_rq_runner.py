@@ -145,7 +145,7 @@ def test_cancel_reaches_the_worker_within_a_second(cluster, media):  # noqa: F81
         # ... at a lower CPU priority than the processes that deliver events
         assert set(_child_niceness(worker)) == {5}
         asked = time.monotonic()
-        answer = requests.post(f"{cluster.url}/api/pipeline/cancel/{session_id}", timeout=5)
+        answer = requests.post(f"{cluster.url}/api/pipeline/cancel/{session_id}", json={}, timeout=5)
         assert answer.status_code == 200 and answer.json()["status"] == "cancelling"
         completion = client.wait_kind("pipeline_completion", 10)
         took = next(at for k, _d, at in client.received if k == "pipeline_completion") - asked
@@ -167,10 +167,10 @@ def test_cancel_of_a_run_waiting_for_a_slot(cluster, media):  # noqa: F811
                      episode_directory=f"slot-{n}") for n in range(3)]
     queued = run_status(cluster.url, ids[2])
     assert queued["state"] == "queued" and queued["queue_position"] == 1
-    answer = requests.post(f"{cluster.url}/api/pipeline/cancel/{ids[2]}", timeout=5)
+    answer = requests.post(f"{cluster.url}/api/pipeline/cancel/{ids[2]}", json={}, timeout=5)
     assert answer.json()["status"] == "cancelled"
     for session_id in ids[:2]:
-        requests.post(f"{cluster.url}/api/pipeline/cancel/{session_id}", timeout=5)
+        requests.post(f"{cluster.url}/api/pipeline/cancel/{session_id}", json={}, timeout=5)
     for session_id in ids:
         assert wait_state(cluster.url, session_id, timeout=30)["state"] == "cancelled"
     assert cluster.taken_by(ids[2]) == []
@@ -242,7 +242,7 @@ def test_killed_worker_leaves_an_interrupted_run_that_resumes_elsewhere(cluster,
     assert noticed < 30
     assert error["error"]["type"] == "Interrupted" and error["recoverable"] is True
     assert "worker" in snapshot["error"] and "stage 2" in snapshot["error"]
-    answer = requests.post(f"{cluster.url}/api/pipeline/resume/{session_id}", timeout=5)
+    answer = requests.post(f"{cluster.url}/api/pipeline/resume/{session_id}", json={}, timeout=5)
     assert answer.status_code == 202, answer.text
     done = wait_state(cluster.url, session_id, timeout=240)
     assert done["state"] == "completed"

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from tests.segment_support import DURATION, RATE, make_run, waiting  # noqa: F401
-from tests.server_support import wait_state
+from tests.server_support import csrf_token, wait_state
 
 UNKNOWN = uuid.uuid4().hex
 TOO_LONG = "a" * 65
@@ -97,7 +97,8 @@ def test_malformed_bodies_are_400_json(client, waiting, body, code):
 
 
 def test_a_form_post_is_refused_without_a_500(client, waiting):
-    answer = client.post(f"/runs/{waiting}/segments", data={"segments": "1-20"})
+    answer = client.post(f"/runs/{waiting}/segments",
+                         data={"segments": "1-20", "csrf_token": csrf_token(client)})
     assert answer.status_code == 400
 
 

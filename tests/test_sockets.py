@@ -83,5 +83,5 @@ def test_cancel_over_the_socket_stops_the_run(live_server, speech_url, socketio_
     assert completion["status"] == "cancelled"
     assert wait_state(client, session_id)["state"] == "cancelled"
     for path in (f"/pipeline/interrupt/{session_id}", f"/api/pipeline/cancel/{session_id}"):
-        again = client.post(path)
+        again = client.post(path, json={})
         assert again.status_code == 200 and again.get_json()["status"] == "cancelled"

@@ -25,7 +25,7 @@ def full_queue(app, monkeypatch):
 
 def test_a_new_selection_is_refused_when_the_queue_is_full(app, client, full_queue):
     session_id = make_run(app, state="completed")
-    answer = client.post(f"/api/pipeline/reselect/{session_id}")
+    answer = client.post(f"/api/pipeline/reselect/{session_id}", json={})
     assert answer.status_code == 429
     assert answer.get_json()["error"]["code"] == "queue_full"
 
@@ -36,7 +36,7 @@ def test_a_new_selection_of_a_live_duplicate_gives_its_id(app, client, monkeypat
     live = "f" * 32
     monkeypatch.setattr(pipeline.runner, "find_active",
                         lambda url, stages: (live, "queued") if list(stages) == [4] else None)
-    answer = client.post(f"/api/pipeline/reselect/{session_id}")
+    answer = client.post(f"/api/pipeline/reselect/{session_id}", json={})
     assert answer.status_code == 202
     assert answer.get_json()["session_id"] == live
 
@@ -132,7 +132,7 @@ def test_every_web_start_path_stores_its_run_under_the_start_lock(app, client, m
                                                "selected_stages": [1]}),
         client.post("/pipeline/execute", json={"urls": "https://ok.example/a.mp4\n"
                                                "https://ok.example/b.mp4", "selected_stages": [1]}),
-        client.post(f"/api/pipeline/reselect/{finished}"),
+        client.post(f"/api/pipeline/reselect/{finished}", json={}),
     ]
     try:
         assert [answer.status_code for answer in answers] == [202, 202, 202]
