@@ -130,6 +130,32 @@ def csrf_token(client, path="/"):
     return match.group(1)
 
 
+class HangingHandler(http.server.BaseHTTPRequestHandler):
+    """Answers after a long wait, so a run stays in stage 1 until it is cancelled."""
+
+    def do_GET(self):
+        time.sleep(20)   # kept: the deliberate delay of this fake server
+        self.send_error(404)
+
+    do_HEAD = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+def stage_1_outcome(server, url):
+    """Stage 1 of `url` on the server at base URL `server`, followed to its end: (final
+    snapshot, the error objects of its pipeline_error events)."""
+    answer = requests.post(f"{server}/pipeline/execute", timeout=10,
+                           json={"youtube_url": url, "selected_stages": [1]})
+    assert answer.status_code == 202, answer.text
+    session_id = answer.json()["session_id"]
+    snapshot = wait_state(server, session_id, timeout=120)
+    errors = [e["data"]["error"] for e in run_events(server, session_id)
+              if e["event"] == "pipeline_error"]
+    return snapshot, errors
+
+
 @contextmanager
 def loopback_http(handler):
     """A threaded HTTP server for `handler` on a free loopback port; yields its base URL."""

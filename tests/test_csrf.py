@@ -1,13 +1,12 @@
 """CSRF on every state-changing route (walked from the URL map), and the headers every answer
 carries: no framing, no sniffing, same-origin referrers."""
-import http.server
 import re
 import time
 import uuid
 
 import pytest
 
-from tests.server_support import csrf_token, loopback_http, wait_state
+from tests.server_support import HangingHandler, csrf_token, loopback_http, wait_state
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_CODES = {"cross_site_request", "csrf_token_missing"}
@@ -134,19 +133,6 @@ def test_a_refused_delete_leaves_the_preset(client):
                       client.get("/presets").get_data(as_text=True)).group(1)
     assert client.delete(api, headers={"X-CSRF-Token": token}).status_code == 200
     assert client.get(api).status_code == 404
-
-
-class HangingHandler(http.server.BaseHTTPRequestHandler):
-    """Answers after a long wait, so a run stays in stage 1 until it is cancelled."""
-
-    def do_GET(self):
-        time.sleep(20)   # kept: the deliberate delay of this fake server
-        self.send_error(404)
-
-    do_HEAD = do_GET
-
-    def log_message(self, *args):
-        pass
 
 
 def test_a_refused_cancel_leaves_the_run_going(client):

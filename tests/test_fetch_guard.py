@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from tests.server_support import run_events, start_server, wait_state
+from tests.server_support import stage_1_outcome, start_server, wait_state
 from tests.trap_support import ALLOWED_HOST, REFUSED_TARGETS, TrapProxy, trap_url
 
 
@@ -40,50 +40,39 @@ def reset_trap(trap):
     return trap
 
 
-def stage_1(url, target):
-    answer = requests.post(f"{url}/pipeline/execute", timeout=10,
-                           json={"youtube_url": target, "selected_stages": [1]})
-    assert answer.status_code == 202, answer.text
-    session_id = answer.json()["session_id"]
-    snapshot = wait_state(url, session_id, timeout=120)
-    errors = [e["data"]["error"] for e in run_events(url, session_id)
-              if e["event"] == "pipeline_error"]
-    return snapshot, errors
-
-
 def assert_refused(snapshot, errors, code="refused_address"):
     assert snapshot["state"] == "failed", snapshot
     assert errors and errors[0]["code"] == code, errors
 
 
 def test_the_trap_carries_an_allowed_download(trapped_server, reset_trap):
-    snapshot, _ = stage_1(trapped_server[0], trap_url("/speech.mp4"))
+    snapshot, _ = stage_1_outcome(trapped_server[0], trap_url("/speech.mp4"))
     assert snapshot["state"] == "completed", snapshot
     assert reset_trap.reached_only()
 
 
 @pytest.mark.parametrize("form", sorted(REFUSED_TARGETS))
 def test_a_redirect_to_a_refused_address_is_not_followed(trapped_server, reset_trap, form):
-    snapshot, errors = stage_1(trapped_server[0], trap_url(f"/redirect/{form}"))
+    snapshot, errors = stage_1_outcome(trapped_server[0], trap_url(f"/redirect/{form}"))
     assert_refused(snapshot, errors)
     assert reset_trap.reached_only(), reset_trap.requests
 
 
 def test_an_hls_segment_at_a_metadata_address_is_not_fetched(trapped_server, reset_trap):
-    snapshot, errors = stage_1(trapped_server[0], trap_url("/list.m3u8"))
+    snapshot, errors = stage_1_outcome(trapped_server[0], trap_url("/list.m3u8"))
     assert_refused(snapshot, errors)
     assert "169.254.169.254" in errors[0]["message"]
     assert reset_trap.reached_only(), reset_trap.requests
 
 
 def test_media_that_needs_ffmpeg_to_fetch_it_is_not_handed_to_ffmpeg(trapped_server, reset_trap):
-    snapshot, errors = stage_1(trapped_server[0], trap_url("/list.m3u8?key=SAMPLE-AES"))
+    snapshot, errors = stage_1_outcome(trapped_server[0], trap_url("/list.m3u8?key=SAMPLE-AES"))
     assert_refused(snapshot, errors, "external_downloader")
     assert reset_trap.reached_only(), reset_trap.requests
 
 
 def test_a_name_that_does_not_resolve_is_not_handed_to_the_proxy(trapped_server, reset_trap):
-    snapshot, errors = stage_1(trapped_server[0], "http://no-such-host.invalid/talk.mp4")
+    snapshot, errors = stage_1_outcome(trapped_server[0], "http://no-such-host.invalid/talk.mp4")
     assert_refused(snapshot, errors, "unresolvable")
     assert reset_trap.requests == []
 

@@ -24,7 +24,14 @@ from storage.database import db
 from storage.models import Event
 from tests.conftest import FIXTURES, RecordingClient, cancel_during
 from tests.media_support import media_url
-from tests.server_support import loopback_http, start_run, start_server, wait_for, wait_state
+from tests.server_support import (
+    HangingHandler,
+    loopback_http,
+    start_run,
+    start_server,
+    wait_for,
+    wait_state,
+)
 
 
 # --- a run slot is always given back -----------------------------------------------------------
@@ -137,22 +144,11 @@ def test_checkpoint_writes_from_many_threads_all_land(tmp_path):
 
 
 # --- the queue is capped ---------------------------------------------------------------------------
-class SlowHandler(http.server.BaseHTTPRequestHandler):
-    """Answers after a long wait, so a run stays in stage 1 until it is cancelled."""
-
-    def do_GET(self):
-        time.sleep(20)   # kept: the deliberate delay of this fake server
-        self.send_error(404)
-
-    do_HEAD = do_GET
-
-    def log_message(self, *args):
-        pass
 
 
 def test_the_queue_is_capped_with_a_clear_429(live_server, client, monkeypatch):
     monkeypatch.setitem(live_server.app.config["PIPELINE"]["limits"], "max_queued_runs", 1)
-    with loopback_http(SlowHandler) as slow:
+    with loopback_http(HangingHandler) as slow:
         ids = []
         for number in range(2):
             answer = client.post("/pipeline/execute", json={

@@ -9,9 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.server_support import run_events, start_server, wait_state
+from tests.server_support import stage_1_outcome, start_server
 
 RESOLVER = Path(__file__).parent / "resolver"
 
@@ -37,27 +36,17 @@ def resolving_server(tmp_path_factory, resolver_state):
     proc.wait(30)
 
 
-def stage_1(server, url):
-    answer = requests.post(f"{server}/pipeline/execute", timeout=10,
-                           json={"youtube_url": url, "selected_stages": [1]})
-    assert answer.status_code == 202, answer.text
-    session_id = answer.json()["session_id"]
-    snapshot = wait_state(server, session_id, timeout=120)
-    errors = [e["data"]["error"] for e in run_events(server, session_id)
-              if e["event"] == "pipeline_error"]
-    return snapshot, errors
-
-
 def test_the_test_resolver_reaches_the_download_worker(resolving_server, media_server):
     port = media_server.rsplit(":", 1)[1]
-    snapshot, _ = stage_1(resolving_server, f"http://steady.test:{port}/fast/steady.mp4")
+    snapshot, _ = stage_1_outcome(resolving_server, f"http://steady.test:{port}/fast/steady.mp4")
     assert snapshot["state"] == "completed", snapshot
 
 
 def test_a_name_that_rebinds_to_a_metadata_address_is_refused(resolving_server, media_server,
                                                               resolver_state):
     port = media_server.rsplit(":", 1)[1]
-    snapshot, errors = stage_1(resolving_server, f"http://rebind.test:{port}/fast/rebound.mp4")
+    snapshot, errors = stage_1_outcome(resolving_server,
+                                       f"http://rebind.test:{port}/fast/rebound.mp4")
     state = json.loads(resolver_state.read_text())
     assert state["connects"] == []
     assert state["lookups"]["rebind.test"] >= 2
