@@ -39,7 +39,8 @@ def main():
     chosen = set(args.only or [Path(s).stem for s in OWN_TABLES] + list(SUMMARISED))
     for script in (s for s in OWN_TABLES if Path(s).stem in chosen):
         print(f"== {script}", flush=True)
-        sys.argv = [script] + (["-n", "3"] if args.quick and script == "cancel_latency.py" else [])
+        quick_args = {"cancel_latency.py": ["-n", "3"], "chapters.py": ["--quick"]}
+        sys.argv = [script] + (quick_args.get(script, []) if args.quick else [])
         runpy.run_path(str(HERE / script), run_name="__main__")
     table = []
     for name, rows in ((n, r) for n, r in SUMMARISED.items() if n in chosen):

@@ -167,6 +167,16 @@ def _speech(analysis):
     return facts if any(value is not None for value in facts.values()) else None
 
 
+def _written_by(summary):
+    """Who wrote the summary and titles: {"source": "llm" or "extractive", "model",
+    "problem" (why a configured LLM was not used)}, or None before stage 5."""
+    if not isinstance(summary, dict) or summary.get("source") not in ("llm", "extractive"):
+        return None
+    return {"source": summary["source"], "model": _text(summary.get("llm_model")),
+            "problem": _text(summary.get("llm_problem")),
+            "no_chapter_list": _text(summary.get("youtube_chapters_reason"))}
+
+
 def load_insights(folder):
     """Everything the run page shows about an episode's content; missing parts are empty."""
     folder = Path(folder)
@@ -182,6 +192,7 @@ def load_insights(folder):
         "keywords": _keywords(summary, analysis),
         "segments": _segments(segments),
         "speech": _speech(analysis),
+        "written_by": _written_by(summary),
         "audio": next((name for name in AUDIO_FILES if (folder / name).is_file()), None),
     }
     insights["any"] = any(insights[key] for key in
@@ -194,6 +205,7 @@ def insights_json(folder):
     insights = load_insights(folder)
     return {
         "summary": insights["summary"] or insights["summary_markdown"],
+        "written_by": insights["written_by"],
         "chapters": [{key: chapter[key] for key in ("start", "end", "title", "summary", "keywords")}
                      for chapter in insights["chapters"]],
         "keywords": insights["keywords"],

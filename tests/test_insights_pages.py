@@ -147,7 +147,8 @@ def test_a_run_without_insight_files_has_no_card_and_empty_api(app, client):
     assert "Summary and chapters" not in page.get_data(as_text=True)
     api = client.get(f"/api/runs/{session_id}/insights")
     assert api.status_code == 200
-    assert api.get_json() == {"summary": "", "chapters": [], "keywords": [], "segments": []}
+    assert api.get_json() == {"summary": "", "chapters": [], "keywords": [], "segments": [],
+                              "written_by": None}
 
 
 @pytest.mark.parametrize("session_id", ["unknown-run", "x" * 65])

@@ -31,7 +31,7 @@ DEFAULTS = {
                  "rate_limit": None, "retries": 10, "fragment_retries": 10,
                  "retry_sleep_initial": 1.0, "retry_sleep_max": 30.0, "socket_timeout": 30,
                  "player_client": None, "js_runtime": None, "verbose": False},
-    "analysis": {"vectors": "tfidf", "min_chapter_seconds": 30, "max_chapter_seconds": 900,
+    "analysis": {"vectors": "wordllama", "min_chapter_seconds": 30, "max_chapter_seconds": 900,
                  "window_seconds": 20},
     "segments": {"count": 3, "min_seconds": 15.0, "max_seconds": 60.0, "min_gap_seconds": 5.0,
                  "padding_seconds": 0.3, "review": False},

@@ -1,18 +1,21 @@
 """Stage 3: sentences, chapters, keywords and a speech/silence map → `analysis.json`.
 
-Chapters come from the uploader when yt-dlp found some in the metadata; otherwise from
-TextTiling over sentence vectors. Speech and silence come from faster-whisper's Silero VAD.
+Chapters come from the uploader when yt-dlp found some in the metadata; otherwise from every
+cue there is (services/text/topics.py): TextTiling over sentence vectors, the spoken phrases
+that open a topic (services/text/cues.py) and the pauses before sentences. Sentences come from
+the words' punctuation and timing (services/text/sentences.py). Speech and silence come from
+faster-whisper's Silero VAD.
 """
 
 from services.engine.checkpoints import input_fingerprint
 from services.engine.context import StageError
 from services.media import speech_map
-from services.text import keywords, topics
+from services.text import cues, keywords, topics
 from services.text import vectors as text_vectors
 from services.text.sentences import split_sentences
 
 OUTPUTS = ("analysis.json",)
-VERSION = 1
+VERSION = 2
 
 
 def settings_of(ctx):
@@ -23,7 +26,7 @@ def settings_of(ctx):
 def parameters(ctx):
     """What decides whether an earlier analysis can be reused: its settings and its inputs."""
     section = settings_of(ctx)
-    return {"version": VERSION, "vectors": section.get("vectors", "tfidf"),
+    return {"version": VERSION, "vectors": section.get("vectors", "wordllama"),
             "min_chapter_seconds": section.get("min_chapter_seconds", 30),
             "max_chapter_seconds": section.get("max_chapter_seconds", 900),
             "window_seconds": section.get("window_seconds", 20),
@@ -49,7 +52,7 @@ def _creator_chapters(metadata, sentences, duration):
 
 
 def _chapters_by_topic(ctx, section, sentences, duration):
-    method = section.get("vectors", "tfidf")
+    method = section.get("vectors", "wordllama")
     try:
         vectors = text_vectors.embed([s["text"] for s in sentences], method)
     except text_vectors.VectorsUnavailable as exc:
@@ -58,7 +61,8 @@ def _chapters_by_topic(ctx, section, sentences, duration):
     ctx.progress(1, 2, "steps", "sentence vectors made")
     starts, depths = topics.chapter_starts(
         vectors, sentences, duration, section.get("min_chapter_seconds", 30),
-        section.get("max_chapter_seconds", 900), section.get("window_seconds", 20))
+        section.get("max_chapter_seconds", 900), section.get("window_seconds", 20),
+        [cues.cue_strength(s["text"]) for s in sentences])
     bounds = starts + [len(sentences)]
     chapters = [{"start": 0.0 if first == 0 else sentences[first]["start"],
                  "first_sentence": first, "last_sentence": after - 1, "title": None,

@@ -1,7 +1,8 @@
 """Stage 4: choose the highlight segments → `segments.json`.
 
 Candidates start at a sentence start and end at a sentence end (padded into the silence
-around them). Each is scored by centrality (how close it is to the whole episode), keyword
+around them), inside one chapter, and start at a sentence that stands on its own (not one
+that opens with "and", "but", "which", "it" …, which leans on the sentence before). Each is scored by centrality (how close it is to the whole episode), keyword
 density, YouTube's "most replayed" heatmap when there is one, and the share of speech; the
 best non-overlapping ones are kept. The result depends only on the inputs (deterministic).
 """
@@ -15,7 +16,11 @@ from services.media import speech_map
 from services.text import vectors as text_vectors
 
 OUTPUTS = ("segments.json",)
-VERSION = 1
+VERSION = 2
+# A sentence opening with one of these leans on the one before: no highlight starts there.
+LEANING = re.compile(r"^[\"'“(]*(?:and|but|or|nor|so|because|which|who|whom|whose|then|also|too|"
+                     r"it|its|it's|this|that|these|those|they|them|their|he|she|him|her|his|"
+                     r"here|there's|such|yet|still|plus)\b", re.IGNORECASE)
 WEIGHTS = {"centrality": 0.45, "keywords": 0.25, "heatmap": 0.15, "speech": 0.15}
 DEFAULTS = {"count": 3, "min_seconds": 15.0, "max_seconds": 60.0, "min_gap_seconds": 5.0,
             "padding_seconds": 0.3, "review": False}
@@ -57,6 +62,8 @@ def candidates(sentences, vectors, speech, heatmap, terms, section, chapter_of=N
     words = np.concatenate([[0.0], np.cumsum([s["words"] for s in sentences])])
     found = []
     for first in range(count):
+        if LEANING.match(sentences[first]["text"]) and first > 0:
+            continue
         for last in range(first, count):
             start, end = sentences[first]["start"], sentences[last]["end"]
             length = end - start

@@ -5,20 +5,23 @@ central to the episode (5–7, in their original order), and to each chapter (on
 Titles are key phrases. With `llm.url` set, an OpenAI-compatible endpoint may write the
 summary and titles instead; on any failure the extractive result is kept and the log says why.
 """
+import re
+
 import numpy as np
 
 from services.engine.checkpoints import input_fingerprint
 from services.formatting import format_clock
-from services.text import keywords
+from services.text.titles import chapter_titles
 from services.text import vectors as text_vectors
 from services.text.llm import LlmError, chat_json
 from services.text.youtube_chapters import chapter_lines, check_chapter_lines
 
 OUTPUTS = ("summary.md", "chapters.txt", "summary.json")
-VERSION = 1
+VERSION = 2
 SIMILARITY_THRESHOLD = 0.1
 REDUNDANT = 0.92
 LLM_TRANSCRIPT_CHARS = 24000
+MAX_TITLE_WORDS = 8
 
 
 def parameters(ctx):
@@ -75,14 +78,31 @@ def _ask_llm(ctx, llm, title, chapters, sentences):
         llm, "You summarise talks. Answer with JSON only.",
         f"Title: {title or 'unknown'}\n\nChapters, each with its start and text:\n{outline}\n\n"
         f"Transcript:\n{transcript}\n\nReturn a JSON object with \"summary\" (5 to 7 sentences) "
-        f"and \"chapter_titles\" (a list of exactly {len(chapters)} short titles, in order).")
+        f"and \"chapter_titles\" (a list of exactly {len(chapters)} distinct titles of 2 to 5 "
+        f"words, each a noun phrase naming the chapter's topic, in order).")
+    return checked_answer(answer, len(chapters))
+
+
+def checked_answer(answer, count):
+    """(summary, titles) from the endpoint's JSON answer; LlmError unless the summary is text
+    of at most 5000 characters and there are `count` distinct titles of 1 to MAX_TITLE_WORDS
+    words (list numbers and quotes around them are dropped)."""
     summary, titles = answer.get("summary"), answer.get("chapter_titles")
     if not isinstance(summary, str) or not summary.strip() or len(summary) > 5000:
         raise LlmError("its answer had no usable summary")
-    if (not isinstance(titles, list) or len(titles) != len(chapters)
-            or not all(isinstance(t, str) and 0 < len(t.strip()) <= 100 for t in titles)):
-        raise LlmError(f"its answer did not have {len(chapters)} chapter titles")
-    return summary.strip(), [" ".join(t.split()) for t in titles]
+    if not isinstance(titles, list) or len(titles) != count:
+        raise LlmError(f"its answer did not have {count} chapter titles")
+    cleaned = []
+    for title in titles:
+        text = " ".join(str(title).split()) if isinstance(title, str) else ""
+        text = re.sub(r"^(?:\d+[.)]\s*)", "", text).strip(" \"'“”‘’")
+        if not 0 < len(text.split()) <= MAX_TITLE_WORDS or len(text) > 80:
+            raise LlmError(f"its chapter title {str(title)[:40]!r} is not 1 to "
+                           f"{MAX_TITLE_WORDS} words")
+        cleaned.append(text)
+    if len({text.lower() for text in cleaned}) != len(cleaned):
+        raise LlmError("its chapter titles repeat")
+    return " ".join(summary.split()), cleaned
 
 
 def markdown(title, summary, chapters, keywords_list, highlights):
@@ -126,17 +146,16 @@ def run(ctx):
         ctx.progress(number, len(chapters), "chapters", f"chapter {number} of {len(chapters)}")
 
     ctx.sub_stage("Titling chapters")
-    texts = [" ".join(s["text"] for s in sentences[c["first_sentence"]:c["last_sentence"] + 1])
-             for c in chapters]
-    phrases = keywords.chapter_titles(texts)
+    phrases = chapter_titles(chapters, sentences)
     for chapter, phrase in zip(chapters, phrases):
         chapter["title"] = chapter.get("title") or phrase
-    source = "extractive"
+    source, llm_problem = "extractive", None
     llm = ctx.settings.get("llm") or {}
     if llm.get("url") and chapters:
         try:
             summary, titles = _ask_llm(ctx, llm, metadata.get("title"), chapters, sentences)
         except LlmError as exc:
+            llm_problem = str(exc)
             ctx.log.warning("The LLM summary was not used (%s); the extractive summary is kept", exc)
         else:
             source = "llm"
@@ -147,18 +166,25 @@ def run(ctx):
 
     lines = chapter_lines(chapters, duration)
     problems = check_chapter_lines(lines, duration)
-    if problems:
-        ctx.log.warning("chapters.txt does not meet YouTube's chapter rules: %s", "; ".join(problems))
-    ctx.write_text("chapters.txt", "\n".join(lines) + "\n")
+    outputs = list(OUTPUTS)
+    if problems:   # YouTube would ignore the list: none is written, and summary.json says why
+        ctx.log.info("No chapters.txt: %s", "; ".join(problems))
+        ctx.path("chapters.txt").unlink(missing_ok=True)
+        outputs.remove("chapters.txt")
+    else:
+        ctx.write_text("chapters.txt", "\n".join(lines) + "\n")
     episode_keywords = [item["term"] for item in analysis.get("keywords") or []]
     ctx.write_text("summary.md", markdown(metadata.get("title"), summary, chapters,
                                           episode_keywords, segments))
     ctx.write_json("summary.json", {
-        "source": source, "summary": summary, "summary_sentences": chosen,
+        "source": source, "llm_model": llm.get("model") if source == "llm" else None,
+        "llm_problem": llm_problem, "summary": summary,
+        "summary_sentences": chosen if source == "extractive" else [],
         "keywords": episode_keywords, "youtube_chapters_ok": not problems,
+        "youtube_chapters_reason": "; ".join(problems) or None,
         "chapters": [{key: c.get(key) for key in ("index", "start", "end", "title", "summary",
                                                    "keywords", "source")} for c in chapters],
     })
     ctx.log.info("Summary: %d sentences; %d chapters: %s", len(chosen), len(chapters),
                  "; ".join(c["title"] for c in chapters))
-    return list(OUTPUTS)
+    return outputs

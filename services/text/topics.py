@@ -7,6 +7,10 @@ deep valley (far below the peaks on both sides) is where the topic changes.
 import numpy as np
 
 YOUTUBE_MIN_CHAPTER = 10.0
+CUE_WEIGHT = 0.6      # a sentence that announces a topic (cues.cue_strength 1.0)
+PAUSE_WEIGHT = 0.25   # a pause far longer than usual before the sentence
+CUTOFF_STDS = 0.75    # a gap starts a chapter above the mean score plus this many deviations
+MERGE_RATIO = 0.9     # two chapters this alike (against their own halves) are one
 
 
 def gap_similarities(vectors, window):
@@ -66,9 +70,10 @@ def _coherence(vectors, first, after):
     return float((block @ centre).sum() / norm) if norm else 0.0
 
 
-def refine(vectors, starts, times, duration, minimum, reach=2):
+def refine(vectors, starts, times, duration, minimum, reach=2, fixed=()):
     """Move each boundary up to `reach` sentences either way to where the two chapters it
-    separates are most coherent (each sentence closest to its own chapter's mean).
+    separates are most coherent (each sentence closest to its own chapter's mean); boundaries
+    in `fixed` (on a sentence that announces its topic) stay.
 
     The windows that find a valley are short; whole chapters place its edge better, e.g. when
     a sentence at the edge was transcribed badly and resembles neither side.
@@ -78,6 +83,8 @@ def refine(vectors, starts, times, duration, minimum, reach=2):
     for _ in range(2):
         moved = False
         for position in range(1, len(starts)):
+            if starts[position] in fixed:
+                continue
             before = starts[position - 1]
             after = starts[position + 1] if position + 1 < len(starts) else count
             best, best_value = starts[position], None
@@ -96,37 +103,119 @@ def refine(vectors, starts, times, duration, minimum, reach=2):
     return starts
 
 
+def pause_scores(sentences):
+    """For each gap, how much longer than usual the pause before the sentence is (0 to 1)."""
+    pauses = np.array([float(s.get("pause_before") or 0.0) for s in sentences])
+    if len(pauses) < 3:
+        return np.zeros(len(pauses))
+    usual = float(np.median(pauses[1:]))
+    return np.clip((pauses - usual) / (usual + 0.5), 0.0, 1.0)
+
+
+def _snap(starts, cues, times, duration, minimum, reach_seconds=20.0, reach=4):
+    """Move each boundary to the nearest sentence close by that announces a topic."""
+    result = sorted(starts)
+    for position in range(1, len(result)):
+        gap = result[position]
+        near = [g for g in range(max(1, gap - reach), min(len(times), gap + reach + 1))
+                if cues[g] >= 1.0 and abs(times[g] - times[gap]) <= reach_seconds]
+        for candidate in sorted(near, key=lambda g: (abs(g - gap), g)):
+            others = result[:position] + result[position + 1:]
+            if candidate == gap or (candidate not in others
+                                    and _fits(others, candidate, times, duration, minimum)):
+                result[position] = candidate
+                break
+    return sorted(set(result))
+
+
+def _cosine(left, right):
+    denominator = float(np.linalg.norm(left) * np.linalg.norm(right))
+    return float(left @ right) / denominator if denominator else 0.0
+
+
+def _within(block):
+    """How alike the two halves of a chapter are (1.0 for a chapter of one sentence)."""
+    half = len(block) // 2
+    return _cosine(block[:half].sum(axis=0), block[half:].sum(axis=0)) if half else 1.0
+
+
+def merge_alike(vectors, starts, cues):
+    """Drop the boundaries between two chapters that are as alike as each is to itself: the
+    two sides' mean vectors are at least MERGE_RATIO as close as the halves of the less
+    coherent side (more for a boundary on a sentence that announces a topic). The most
+    alike pair goes first, then the rest are measured again."""
+    starts = list(starts)
+    while len(starts) > 1:
+        bounds = starts + [len(vectors)]
+        ratios = []
+        for position in range(1, len(starts)):
+            left = vectors[bounds[position - 1]:bounds[position]]
+            right = vectors[bounds[position]:bounds[position + 1]]
+            inside = max(min(_within(left), _within(right)), 1e-3)
+            needed = MERGE_RATIO * (1.5 if cues[starts[position]] >= 1.0 else 1.0)
+            ratios.append((_cosine(left.sum(axis=0), right.sum(axis=0)) / inside / needed,
+                           position))
+        worst, position = max(ratios)
+        if worst < 1.0:
+            break
+        starts.pop(position)
+    return starts
+
+
+def _limits(sentences, duration, min_seconds, window_seconds):
+    """(shortest chapter in seconds, TextTiling window in sentences) for this episode."""
+    minimum = max(YOUTUBE_MIN_CHAPTER, min(float(min_seconds), duration / 8))
+    lengths = [max(s["end"] - s["start"], 0.5) for s in sentences]
+    seconds = min(max(float(window_seconds), duration / 10), 60.0) if False else min(float(window_seconds) * 3, max(duration / 6, 8.0))
+    window = int(min(max(round(seconds / float(np.median(lengths))), 2), 10))
+    return minimum, window
+
+
 def chapter_starts(vectors, sentences, duration, min_seconds=30.0, max_seconds=900.0,
-                   window_seconds=20.0, min_chapters=3):
+                   window_seconds=20.0, cues=None):
     """Indices of the sentences that start chapters (always 0), and the depth of each gap.
 
-    When the media is long enough, there are at least `min_chapters` chapters (YouTube shows
-    chapters only from three on): the deepest remaining gaps that fit are added.
+    A gap's score is its TextTiling depth, raised where the sentence after it opens a topic
+    by a spoken cue (`cues`, 0 to 1 a sentence) and where a longer pause comes before it.
+    The best-scored gaps that leave every chapter long enough start chapters; each then moves
+    to a sentence close by that announces the topic, and a strong cue with a lexical change
+    around it starts a chapter of its own. How many chapters there are follows the content.
     """
     count = len(sentences)
-    minimum = max(float(min_seconds), YOUTUBE_MIN_CHAPTER)
+    minimum, window = _limits(sentences, duration, min_seconds, window_seconds)
     if count < 4 or duration < 2 * minimum:
         return [0], [0.0] * count
-    lengths = [max(s["end"] - s["start"], 0.5) for s in sentences]
-    window = int(min(max(round(window_seconds / float(np.median(lengths))), 2), 10))
+    cues = np.asarray(cues if cues is not None else np.zeros(count), dtype=float)
     times = [s["start"] for s in sentences]
     depths = depth_scores(smooth(gap_similarities(vectors, window)))
-    valleys = depths[1:]
-    cutoff = float(valleys.mean() + valleys.std() / 2) if len(valleys) else 0.0
+    top = float(depths.max()) or 1.0
+    scores = depths / top + CUE_WEIGHT * cues + PAUSE_WEIGHT * pause_scores(sentences)
+    scores[0] = 0.0
+    valleys = scores[1:]
+    cutoff = float(valleys.mean() + valleys.std() * CUTOFF_STDS)
     starts = [0]
-    for gap in sorted(range(1, count), key=lambda g: (-depths[g], g)):
-        if depths[gap] <= 0 or depths[gap] < cutoff:
+    for gap in sorted(range(1, count), key=lambda g: (-scores[g], g)):
+        if scores[gap] < cutoff:
             break
         if _fits(starts, gap, times, duration, minimum):
             starts.append(gap)
-    for gap in sorted(range(1, count), key=lambda g: (-depths[g], g)):
-        if len(starts) >= min_chapters:
-            break
-        if gap not in starts and _fits(starts, gap, times, duration, minimum):
-            starts.append(gap)
-    starts.sort()
-    starts = refine(vectors, starts, times, duration, minimum)
-    # A chapter longer than the maximum is split at its deepest gap that keeps both parts long enough.
+    starts = _snap(starts, cues, times, duration, minimum)
+    lexical = float(np.percentile(depths[1:], 50))
+    for gap in range(1, count):
+        around = depths[max(1, gap - 2):gap + 3]
+        if (cues[gap] >= 1.0 and gap not in starts and float(around.max()) > lexical
+                and _fits(starts, gap, times, duration, minimum)):
+            starts = sorted(starts + [gap])
+    starts = merge_alike(vectors, sorted(starts), cues)
+    fixed = {gap for gap in starts if cues[gap] >= 1.0}
+    starts = refine(vectors, sorted(starts), times, duration, minimum, fixed=fixed)
+    starts = _split_long(starts, depths, times, duration, minimum, max_seconds, count)
+    return starts, [round(float(d), 4) for d in scores]
+
+
+def _split_long(starts, depths, times, duration, minimum, max_seconds, count):
+    """A chapter longer than the maximum is split at its deepest gap that keeps both parts
+    long enough."""
     changed = True
     while changed:
         changed = False
@@ -140,4 +229,4 @@ def chapter_starts(vectors, sentences, duration, min_seconds=30.0, max_seconds=9
                 starts = sorted(starts + [max(inside, key=lambda g: (depths[g], -g))])
                 changed = True
                 break
-    return starts, [round(float(d), 4) for d in depths]
+    return starts
