@@ -17,23 +17,16 @@ import json
 import logging
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-for _path in (str(HERE), str(ROOT)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-import make_eval_set  # noqa: E402
+import make_eval_set  # sets up the import path of the benchmarks and the project
 from eval_set import episodes, evaluate, metrics  # noqa: E402
+from make_eval_set import FIXTURES
 
 from services.config.loading import load_settings  # noqa: E402
 
-FIXTURES = ROOT / "tests" / "fixtures"
 REPEATS = 30
 GOALS = {"recall": 0.9, "precision": 0.9, "titles": 0.8, "highlights": 1.0,
          "seconds_per_hour": 7.0}

@@ -15,23 +15,12 @@ import time
 import wave
 from pathlib import Path
 
+from harness import Quiet
+
 from eval_set import metrics
 
 DECODING_KEYS = ("model", "compute_type", "beam_size", "language", "condition_on_previous_text",
                  "vad_filter", "temperature_fallback")
-
-
-class Quiet:
-    """A stage reporter that keeps nothing (the stages run in this process)."""
-
-    def sub_stage(self, name):
-        pass
-
-    def sub_progress(self, *args):
-        pass
-
-    def media_info(self, **kwargs):
-        pass
 
 
 def cache_key(audio, whisper):

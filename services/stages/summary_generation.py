@@ -11,9 +11,9 @@ import numpy as np
 
 from services.engine.checkpoints import input_fingerprint
 from services.formatting import format_clock
-from services.text.titles import chapter_titles
 from services.text import vectors as text_vectors
 from services.text.llm import LlmError, chat_json
+from services.text.titles import chapter_titles
 from services.text.youtube_chapters import chapter_lines, check_chapter_lines
 
 OUTPUTS = ("summary.md", "chapters.txt", "summary.json")

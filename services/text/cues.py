@@ -10,11 +10,11 @@ ORDINALS = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth
 THINGS = r"(?:topic|story|subject|item|thing|theme|question|segment|part|stop|point)"
 # Strong: the sentence says outright that a new topic begins.
 STRONG = [
-    rf"^(?:and |so |ok(?:ay)? |alright |well )?(?:now |next |finally |lastly )?(?:let'?s|let us|we(?:'ll| will)|i(?:'d| would) like to|time to) (?:now )?(?:turn|move|go|switch|talk|look|get|head|come)\b",
+    r"^(?:and |so |ok(?:ay)? |alright |well )?(?:now |next |finally |lastly )?(?:let'?s|let us|we(?:'ll| will)|i(?:'d| would) like to|time to) (?:now )?(?:turn|move|go|switch|talk|look|get|head|come)\b",
     rf"^(?:and |so )?(?:our|my|the|a) {ORDINALS} {THINGS}\b",
-    rf"^(?:and |so )?(?:moving on|turning to|switching (?:gears|topics)|on to|onto|over to|nextup|in other news|changing (?:the )?(?:subject|topic))\b",
-    rf"^(?:and |so )?(?:now|next|finally|lastly|first|firstly|second|secondly|third|thirdly),? (?:to|for|about|on to|onto)\b",
-    rf"^(?:and |so )?(?:let'?s|let us) (?:talk|speak|think) about\b",
+    r"^(?:and |so )?(?:moving on|turning to|switching (?:gears|topics)|on to|onto|over to|nextup|in other news|changing (?:the )?(?:subject|topic))\b",
+    r"^(?:and |so )?(?:now|next|finally|lastly|first|firstly|second|secondly|third|thirdly),? (?:to|for|about|on to|onto)\b",
+    r"^(?:and |so )?(?:let'?s|let us) (?:talk|speak|think) about\b",
 ]
 # Weak: a sentence that often, not always, opens a topic.
 WEAK = [
@@ -24,10 +24,10 @@ WEAK = [
 _STRONG = [re.compile(pattern) for pattern in STRONG]
 _WEAK = [re.compile(pattern) for pattern in WEAK]
 LEAD_IN = re.compile(
-    rf"^(?:and |so |ok(?:ay)? |alright |well )?(?:(?:now|next|finally|lastly|first|firstly|second|secondly|third|thirdly),? )?"
-    rf"(?:(?:let'?s|let us|we(?:'ll| will)|i(?:'d| would) like to|time to) (?:now )?(?:turn|move|go|switch|talk|look|get|head|come|speak|think)(?: our attention| things)?(?: over)? (?:to|about|at|on to|onto)\s+"
+    r"^(?:and |so |ok(?:ay)? |alright |well )?(?:(?:now|next|finally|lastly|first|firstly|second|secondly|third|thirdly),? )?"
+    r"(?:(?:let'?s|let us|we(?:'ll| will)|i(?:'d| would) like to|time to) (?:now )?(?:turn|move|go|switch|talk|look|get|head|come|speak|think)(?: our attention| things)?(?: over)? (?:to|about|at|on to|onto)\s+"
     rf"|(?:our|my|the|a) {ORDINALS} {THINGS}(?: (?:today|this week|tonight))?(?: is| will be|:|,)?(?: (?:all )?(?:about|on))?\s+"
-    rf"|(?:moving on|turning|switching|on|over|nextup)(?: to| now to)?[,:]?\s+"
+    r"|(?:moving on|turning|switching|on|over|nextup)(?: to| now to)?[,:]?\s+"
     rf"|(?:to|for|about|on to|onto)\s+)?")
 STOP_AT = re.compile(r"[,.;:!?…]| (?:and|which|that|because|where|who|is|are|was|were|has|have|"
                      r"can|will|it|they|we|you|i)\b")
