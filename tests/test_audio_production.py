@@ -163,8 +163,10 @@ def test_highlights_mode_in_mp3(interview, live_server, monkeypatch):
     folder = episodes(live_server) / episode
     chosen = json.loads((folder / "segments.json").read_text())
     first = dict(chosen["segments"][0])
-    chosen["segments"] = [dict(first, index=0, start=first["start"], end=first["start"] + 12.0),
-                          dict(first, index=1, start=first["start"] + 20.0, end=first["start"] + 35.0)]
+    duration = json.loads((folder / "analysis.json").read_text())["duration"]
+    base = max(min(first["start"], duration - 40.0), 0.0)   # both clips whole inside the media
+    chosen["segments"] = [dict(first, index=0, start=base, end=base + 12.0),
+                          dict(first, index=1, start=base + 20.0, end=base + 35.0)]
     (folder / "segments.json").write_text(json.dumps(chosen))
     client = live_server.app.test_client()
     session_id = start_run(live_server, "http://127.0.0.1:9/h.mp3", [6], episode_directory=episode,
