@@ -180,7 +180,10 @@ def _build_request_director(ydl, handlers, preferences=None):
 
 
 def _session_send(session, request, **kwargs):
-    check_url(request.url)   # the first request and every redirect it follows
+    # requests follows a redirect by sending it with allow_redirects=False; the first request
+    # came through YoutubeDL.urlopen, which checked it already.
+    if kwargs.get("allow_redirects") is False:
+        check_url(request.url)
     return _system["session_send"](session, request, **kwargs)
 
 
