@@ -11,8 +11,11 @@ import re
 
 import numpy as np
 
+from services.text import vectors as text_vectors
 from services.text.cues import announced_topic
 from services.text.keywords import TOKEN
+
+WORD = re.compile(r"[a-z][a-z'’-]*")
 
 NOUN_BEFORE = {"the", "a", "an", "of", "for", "about", "with", "their", "our", "your", "his",
                "her", "its", "these", "those", "this", "that", "some", "many", "most", "few",
@@ -55,9 +58,13 @@ def sentence_case(phrase):
     return phrase[:1].upper() + phrase[1:]
 
 
-def _noun_shares(text):
-    """For each word of the text, the share of its uses that look like a noun's."""
-    words = re.findall(r"[a-z][a-z'’-]*", text.lower())
+def words_of(text):
+    """The lowercase words of a text."""
+    return WORD.findall(text.lower())
+
+
+def _noun_shares(words):
+    """For each of the words, the share of its uses that look like a noun's."""
     seen, as_noun = {}, {}
     for before, word in zip(["."] + words, words):
         seen[word] = seen.get(word, 0) + 1
@@ -102,13 +109,18 @@ def stem(word):
     return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
 
 
+def _same_word(found, wanted):
+    """Whether the stem `found` is the stem `wanted`, also run together with a word before it
+    ("honeybee" is "bee")."""
+    return found == wanted or (len(wanted) >= 3 and found.endswith(wanted))
+
+
 def _says(term, stems):
     """Whether a sentence (its words' stems) says the term, in any number, also run together
     into one word ("honeybees" says "bees")."""
     wanted = [stem(word) for word in term.split()]
     if len(wanted) == 1:
-        return any(found == wanted[0] or (len(wanted[0]) >= 3 and found.endswith(wanted[0]))
-                   for found in stems)
+        return any(_same_word(found, wanted[0]) for found in stems)
     joined = " ".join(stems)
     return " ".join(wanted) in joined or "".join(wanted) in stems
 
@@ -118,14 +130,13 @@ def _spread(term, stemmed):
     return sum(1 for stems in stemmed if _says(term, stems))
 
 
-def _bare_share(term, words):
-    """The share of the term's uses with no "the", "a" or "this" before it. A topic is spoken
-    of in general ("honey bees dance", "think of lighthouses"); its parts mostly with an
-    article ("the hives", "the frames")."""
+def _bare_share(term, words, stems):
+    """The share of the term's uses with no "the", "a" or "this" before it (`stems` are the
+    stems of `words`). A topic is spoken of in general ("honey bees dance", "think of
+    lighthouses"); its parts mostly with an article ("the hives", "the frames")."""
     wanted, uses, bare = stem(term), 0, 0
-    for position, word in enumerate(words):
-        found = stem(word)
-        if found == wanted or (len(wanted) >= 3 and found.endswith(wanted)):
+    for position, found in enumerate(stems):
+        if _same_word(found, wanted):
             uses += 1
             bare += position == 0 or words[position - 1] not in ARTICLES
     return bare / uses if uses else 0.0
@@ -134,8 +145,6 @@ def _bare_share(term, words):
 def _closeness(names, text):
     """How close each word is in meaning to the chapter as a whole (wordllama; 1.0 each
     where its vectors are not available)."""
-    from services.text import vectors as text_vectors
-
     try:
         centre = text_vectors.embed([text], "wordllama")[0]
         return np.clip(text_vectors.embed(names, "wordllama") @ centre, 0.0, 1.0)
@@ -162,21 +171,21 @@ def key_phrase(texts, weights, terms, idf, used, candidates=CANDIDATES):
     article, how close it is in meaning to the chapter, and whether the chapter opens with
     it; the best grows into the longer phrase it belongs to."""
     text = " ".join(texts)
-    words = re.findall(r"[a-z][a-z'’-]*", text.lower())
-    stemmed = [[stem(word) for word in re.findall(r"[a-z][a-z'’-]*", line.lower())]
-               for line in texts]
-    shares = _noun_shares(text)
+    stemmed = [[stem(word) for word in words_of(line)] for line in texts]
+    words = words_of(text)
+    stems = [found for line in stemmed for found in line]
+    shares = _noun_shares(words)
     best = [p for p in np.argsort(-weights, kind="stable")[:candidates] if weights[p] > 0]
     singles = [p for p in best if " " not in terms[p] and _nounish(terms[p], shares) > 0]
     if not singles:
         return None
     closeness = _closeness([terms[p] for p in singles], text)
-    scored = {}
+    scored, spreads = {}, {}
     for position, close in zip(singles, closeness):
         term = terms[position]
-        spread = _spread(term, stemmed)
+        spreads[term] = spread = _spread(term, stemmed)
         value = (spread * idf[position] * _nounish(term, shares) * close ** 2
-                 * (BARE_BASE + _bare_share(term, words)))
+                 * (BARE_BASE + _bare_share(term, words, stems)))
         if spread and _spread(term, stemmed[:OPENING_SENTENCES]):
             value *= OPENING_BOOST
         scored[term] = value * (0.3 if term in used else 1.0)
@@ -184,7 +193,7 @@ def key_phrase(texts, weights, terms, idf, used, candidates=CANDIDATES):
     if scored[term] <= 0:
         return None
     phrases = {terms[p]: _spread(terms[p], stemmed) for p in best if " " in terms[p]}
-    return _extended(term, _spread(term, stemmed), phrases, shares)
+    return _extended(term, spreads[term], phrases, shares)
 
 
 def announced(sentences, chapter):
