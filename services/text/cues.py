@@ -77,7 +77,7 @@ def announced_topic(text):
     if named:
         named = TRAILING.sub("", named)
         return as_written(named, text) if named else None
-    if cue_strength(text) < 1.0:
+    if not any(pattern.search(plain) for pattern in _STRONG):
         return None
     rest = plain[LEAD_IN.match(plain).end():]
     rest = DETERMINERS.sub("", rest.strip())

@@ -108,10 +108,15 @@ def _opens_topic(words, position):
     return bool(ahead) and cue_strength(ahead) >= 1.0
 
 
-def _breaks_after(current, word, following, sparse):
-    """Whether the sentence ends after `word` (the last of `current`); `sparse`: the
-    transcript's punctuation is too thin to go by alone."""
+def _breaks_after(current, words, position, sparse):
+    """Whether the sentence `current` ends after words[position], its last word; `sparse`:
+    the transcript's punctuation is too thin to go by alone."""
+    word = words[position]
+    following = words[position + 1] if position + 1 < len(words) else None
     if ends_sentence(word["text"]) or _splices(word, following, len(current)):
+        return True
+    if (word["text"].endswith(",") and len(current) >= MIN_PART_WORDS
+            and _opens_topic(words, position)):
         return True
     if following is None:
         return False
@@ -129,10 +134,7 @@ def split_sentences(transcript):
     parts, current = [], []
     for position, word in enumerate(words):
         current.append(word)
-        following = words[position + 1] if position + 1 < len(words) else None
-        if _breaks_after(current, word, following, sparse) or (
-                word["text"].endswith(",") and len(current) >= MIN_PART_WORDS
-                and _opens_topic(words, position)):
+        if _breaks_after(current, words, position, sparse):
             parts.append(current)
             current = []
             continue
