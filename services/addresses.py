@@ -146,13 +146,3 @@ def resolve_checked(host, port=None, block_private=False, resolve=None):
     except (OSError, UnicodeError):
         raise RefusedAddress(f"{host} does not resolve to any address.", "unresolvable") from None
     return checked_addresses(host, infos, block_private)
-
-
-def check_resolved(host, block_private=False):
-    """Why `host` may not be fetched once resolved, or None (RefusedAddress's message)."""
-    try:
-        resolve_checked(host, None, block_private)
-    except RefusedAddress as exc:
-        return exc.message
-    return None
-

@@ -55,7 +55,7 @@ def test_link_local_and_metadata_addresses_are_not_media(client, url):
 
 
 def test_private_networks_only_when_asked(client, live_server, monkeypatch):
-    from services.addresses import check_resolved
+    from services.addresses import RefusedAddress, resolve_checked
 
     url = {"youtube_url": "http://192.168.0.10/a.mp4", "selected_stages": [1]}
     allowed = client.post("/pipeline/execute", json=dict(url, episode_directory="private-ok"))
@@ -64,5 +64,6 @@ def test_private_networks_only_when_asked(client, live_server, monkeypatch):
     monkeypatch.setitem(live_server.app.config["PIPELINE"]["limits"], "block_private_networks", True)
     refused = client.post("/pipeline/execute", json=url)
     assert refused.status_code == 400 and "block_private_networks" in refused.get_json()["error"]["message"]
-    assert check_resolved("localhost", True) is None          # loopback stays allowed
-    assert "link-local" in check_resolved("169.254.169.254")    # a name is checked once resolved
+    assert resolve_checked("localhost", None, True)          # loopback stays allowed
+    with pytest.raises(RefusedAddress, match="link-local"):  # a name is checked once resolved
+        resolve_checked("169.254.169.254")

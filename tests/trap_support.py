@@ -5,7 +5,6 @@ It serves what an attacker's server would: redirects to metadata addresses writt
 form, an HLS playlist whose segment is a metadata address, a feed that redirects there and a
 gzip bomb. Tests assert that no request for a refused address ever reaches it.
 """
-import gzip
 import http.server
 import tempfile
 import threading
@@ -146,6 +145,3 @@ def trap_url(path):
     """A URL on the allowed loopback host, which the trap answers."""
     return f"http://{ALLOWED_HOST}{path}"
 
-
-def unpacked_size(body):
-    return len(gzip.decompress(body))

@@ -173,7 +173,8 @@ def _limits(sentences, duration, min_seconds, window_seconds):
 
 def chapter_starts(vectors, sentences, duration, min_seconds=30.0, max_seconds=900.0,
                    window_seconds=20.0, cues=None):
-    """Indices of the sentences that start chapters (always 0), and the depth of each gap.
+    """Indices of the sentences that start chapters (always 0), and the score of each gap
+    (stage 3 keeps a chapter's as its `depth`).
 
     A gap's score is its TextTiling depth, raised where the sentence after it opens a topic
     by a spoken cue (`cues`, 0 to 1 a sentence) and where a longer pause comes before it.
