@@ -287,6 +287,20 @@ class QuietReporter:
         pass
 
 
+def run_stages_here(folder, numbers, **overrides):
+    """Run the stages `numbers` on the episode `folder` in this process, with the configuration
+    and `overrides` over it (the data folder is the folder's parent)."""
+    from services.config.loading import load_settings
+    from services.engine.cancel import CancelToken
+    from services.engine.context import StageContext
+    from services.stages import get_stage
+
+    settings = load_settings(overrides={"data_dir": str(folder.parent), **overrides})
+    for number in numbers:
+        get_stage(number).run(StageContext("test", "http://fixture", folder, settings,
+                                           CancelToken(), QuietReporter()))
+
+
 def cancel_during(server_url, session_id, sub_stage, timeout=120):
     """Cancel the run once it reports progress inside `sub_stage`; returns (seconds from the
     cancel request to the completion event, the completion event)."""

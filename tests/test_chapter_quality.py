@@ -19,12 +19,8 @@ import subprocess
 
 import pytest
 
-from services.config.loading import load_settings
-from services.engine.cancel import CancelToken
-from services.engine.context import StageContext
 from services.media.ffmpeg import ffmpeg_path
-from services.stages import get_stage
-from tests.conftest import FIXTURES, QuietReporter
+from tests.conftest import FIXTURES, run_stages_here
 
 HEAD_NOUNS = {"coffee": ["coffee"], "mars": ["mars", "spacecraft", "orbit"],
               "bread": ["bread", "sourdough", "dough"], "tomatoes": ["tomato"],
@@ -32,12 +28,7 @@ HEAD_NOUNS = {"coffee": ["coffee"], "mars": ["mars", "spacecraft", "orbit"],
 
 
 def run_stages(folder, numbers):
-    settings = load_settings(overrides={"data_dir": str(folder.parent),
-                                        "whisper": {"cpu_threads": 2}})
-    for number in numbers:
-        ctx = StageContext("quality", "http://fixture", folder, settings, CancelToken(),
-                           QuietReporter())
-        get_stage(number).run(ctx)
+    run_stages_here(folder, numbers, whisper={"cpu_threads": 2})
     read = {name: json.loads((folder / name).read_text())
             for name in ("analysis.json", "segments.json", "summary.json")}
     return read, (folder / "chapters.txt")

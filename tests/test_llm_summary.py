@@ -7,11 +7,7 @@ import shutil
 import pytest
 
 from routes.insights import load_insights
-from services.config.loading import load_settings
-from services.engine.cancel import CancelToken
-from services.engine.context import StageContext
-from services.stages import get_stage
-from tests.conftest import FIXTURES, QuietReporter
+from tests.conftest import FIXTURES, run_stages_here
 from tests.server_support import loopback_http
 from tests.test_text_analysis import ChatHandler
 
@@ -52,20 +48,13 @@ def analysed(tmp_path_factory):
     folder.mkdir()
     shutil.copy(FIXTURES / "unpunctuated.json", folder / "transcript.json")
     (folder / "metadata.json").write_text(json.dumps({"title": "Four things"}))
-    settings = load_settings(overrides={"data_dir": str(folder.parent)})
-    for number in (3, 4):
-        get_stage(number).run(StageContext("llm", "http://fixture", folder, settings,
-                                           CancelToken(), QuietReporter()))
+    run_stages_here(folder, (3, 4))
     return folder
 
 
 def summarise(folder, url, content, status=200):
     ModelHandler.content, ModelHandler.status = content, status
-    settings = load_settings(overrides={"data_dir": str(folder.parent),
-                                        "llm": {"url": f"{url}/v1", "model": "fake-model",
-                                                "timeout": 5}})
-    get_stage(5).run(StageContext("llm", "http://fixture", folder, settings, CancelToken(),
-                                  QuietReporter()))
+    run_stages_here(folder, (5,), llm={"url": f"{url}/v1", "model": "fake-model", "timeout": 5})
     return json.loads((folder / "summary.json").read_text()), load_insights(folder)
 
 
