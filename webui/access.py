@@ -42,12 +42,17 @@ def _as_bytes(text):
     return str(text).encode("utf-8", "surrogatepass")
 
 
+def same_secret(sent, expected):
+    """Whether two secrets are the same text (constant time, any text, never raises)."""
+    return hmac.compare_digest(_as_bytes(sent), _as_bytes(expected))
+
+
 def token_matches(sent):
     """Whether `sent` is the configured token (constant time, any text, never raises)."""
     token = configured_token()
     if not token or not isinstance(sent, str):
         return False
-    return hmac.compare_digest(_as_bytes(sent), _as_bytes(token))
+    return same_secret(sent, token)
 
 
 def _token_mac(token):
@@ -66,7 +71,7 @@ def session_authorized():
     token, stored = configured_token(), session.get(SESSION_KEY)
     if not token or not isinstance(stored, str):
         return False
-    return hmac.compare_digest(_as_bytes(stored), _as_bytes(_token_mac(token)))
+    return same_secret(stored, _token_mac(token))
 
 
 def header_token():

@@ -14,13 +14,12 @@ Checked before every request, in this order (docs/security.md):
 Programs send neither Origin nor Sec-Fetch-Site: a JSON body or a token header is enough.
 A refusal is a 403: JSON on the API, the error page elsewhere.
 """
-import hmac
 import secrets
 
 from flask import render_template, request, session
 
 from routes.errors import api_error, wants_json
-from webui.access import header_token, token_matches
+from webui.access import header_token, same_secret, token_matches
 
 FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
@@ -66,11 +65,7 @@ def _session_token_sent():
     sent = request.headers.get(HEADER)
     if not sent and request.mimetype in FORM_TYPES:
         sent = request.form.get(FIELD)
-    if not isinstance(sent, str) or not sent:
-        return False
-    # as bytes: compare_digest raises on text with non-ASCII characters
-    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"),
-                               expected.encode("utf-8", "surrogatepass"))
+    return isinstance(sent, str) and bool(sent) and same_secret(sent, expected)
 
 
 def refusal():
