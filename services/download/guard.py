@@ -62,9 +62,10 @@ class Policy:
         self.proxy_addresses = set()
 
     def refuse(self, message, code="refused_address"):
+        refused = FetchRefused(message, code)
         if self.refusal is None:
-            self.refusal = FetchRefused(message, code)
-        return FetchRefused(message, code)
+            self.refusal = refused
+        return refused
 
 
 _policy = None
@@ -100,11 +101,12 @@ def _checked_destination(sock, address):
     if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
         return address
     host, rest = address[0], address[1:]
-    if host_address(host) is None:   # a name: resolve it here, checked, and connect to that
+    literal = host_address(host)
+    if literal is None:   # a name: resolve it here, checked, and connect to that
         infos = _getaddrinfo(host, rest[0] if rest else None, sock.family, socket.SOCK_STREAM)
         return (infos[0][4][0], *rest)
     if host not in _policy.proxy_addresses:
-        reason = refused_address(host, _policy.block_private)
+        reason = refused_address(literal, _policy.block_private)
         if reason:
             raise _refused(RefusedAddress(reason))
     return address
