@@ -21,7 +21,8 @@ from services.download.playlist import looks_like_playlist
 from services.engine import events
 from services.engine.events import EventRecorder, utc_timestamp
 from services.input_checks import MAX_URL_LENGTH, ValidationError, validate_url
-from services.run_request import default_episode_name, episode_directory
+from services.podcast.identity import default_episode_name
+from services.run_request import episode_directory
 from services.stages import get_stage
 from storage.batches import SqlBatchStore
 from storage.models import ACTIVE_STATES, RESUMABLE_STATES, iso

@@ -10,6 +10,8 @@ def register_blueprints(app):
         doctor,
         errors,
         feed,
+        feed_admin,
+        feed_files,
         health,
         pipeline,
         presets,
@@ -24,6 +26,8 @@ def register_blueprints(app):
     app.register_blueprint(runs.bp)
     app.register_blueprint(batches.bp)
     app.register_blueprint(feed.bp)
+    app.register_blueprint(feed_files.bp)
+    app.register_blueprint(feed_admin.bp)
     app.register_blueprint(presets.bp)
     app.register_blueprint(segments.bp)
     app.register_blueprint(assets.bp)

@@ -10,6 +10,8 @@ from storage.models import ACTIVE_STATES, SESSION_ID_LENGTH, Run
 
 bp = Blueprint("dashboard", __name__)
 RECENT_RUNS = 10
+# The preset a new visitor's form starts with: people come for an episode.
+DEFAULT_PRESET = "Full episode"
 # The preset fields the dashboard offers to change for one run.
 OVERRIDES = ("clip_count", "review_segments", "episode_mode", "language", "loudness_lufs",
              "output_format")
@@ -21,8 +23,11 @@ def render_dashboard(form=None, error=None):
     session_id = request.args.get("session", "")[:SESSION_ID_LENGTH]
     if not session_id and recent and recent[0].state in ACTIVE_STATES:
         session_id = recent[0].session_id
-    form = form or {}
     saved = preset_store.all_presets()
+    if not form:
+        starting = next((preset for preset in saved if preset.name == DEFAULT_PRESET), None)
+        form = {"preset": starting.name, "selected_stages": list(map(str, starting.stages))} \
+            if starting else {}
     selected = form.get("selected_stages") or ["1", "2"]
     if isinstance(selected, str):
         selected = [part.strip() for part in selected.split(",")]

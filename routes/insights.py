@@ -5,7 +5,6 @@ Read from the episode folder's `analysis.json` (stage 3), `segments.json` (stage
 something else: each part that cannot be read is left out, never an error. Values are checked
 one by one, so a page never formats a string as a time.
 """
-import json
 import logging
 import math
 from pathlib import Path
@@ -13,8 +12,9 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from services.json_files import read_json_object, read_text_file
+
 log = logging.getLogger(__name__)
-MAX_FILE_BYTES = 5 * 1024 * 1024   # a larger insights file is not something the pipeline wrote
 AUDIO_FILES = ("audio_hq.flac", "audio.wav")   # the player's source, best first
 SUMMARY_HEADING = "## summary"
 HEADING_OFFSET = 2                 # summary.md's `#` sits under the card's h2: it becomes h3
@@ -58,33 +58,6 @@ def summary_section(markdown_text):
         elif inside:
             lines.append(line)
     return "\n".join(lines).strip()
-
-
-def _read_text(path):
-    """A file's text, or None when it is missing, too large or unreadable."""
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            log.warning("Not showing %s: larger than %d bytes", path, MAX_FILE_BYTES)
-            return None
-        return path.read_text("utf-8", errors="replace")
-    except FileNotFoundError:
-        return None
-    except OSError:
-        log.warning("Could not read %s", path, exc_info=True)
-        return None
-
-
-def read_json_object(path):
-    """The JSON object in a file, or None when it is missing, malformed or not an object."""
-    text = _read_text(Path(path))
-    if text is None:
-        return None
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        log.warning("Not showing %s: it is not valid JSON", path, exc_info=True)
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _number(value):
@@ -183,7 +156,7 @@ def load_insights(folder):
     analysis = read_json_object(folder / "analysis.json")
     segments = read_json_object(folder / "segments.json")
     summary = read_json_object(folder / "summary.json")
-    markdown_text = _read_text(folder / "summary.md") or ""
+    markdown_text = read_text_file(folder / "summary.md") or ""
     insights = {
         "summary": _text((summary or {}).get("summary")),
         "summary_markdown": summary_section(markdown_text),

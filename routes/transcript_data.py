@@ -7,7 +7,7 @@ entries without a usable start, end and text are dropped, never an error.
 import math
 from pathlib import Path
 
-from routes.insights import read_json_object
+from services.json_files import read_json_object
 
 SOURCES = ("analysis.json", "transcript.json")
 

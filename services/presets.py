@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from services import speech_models
 from services.assets import valid_name as valid_asset_name
-from services.config.schema import bounds
+from services.config.lookup import bounds
 from services.input_checks import ValidationError
 from services.stages import parse_stages
 

@@ -6,20 +6,19 @@ the stages, the episode folder and the preset, and normalises every option once:
 field laid over the preset, a run-only option (decoding switches, the download format) laid
 over its setting. The stages read only the run's settings that come out of here.
 """
-import hashlib
 import json
 import re
 import uuid
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 import annotated_types
 
 from services import presets, speech_models
-from services.config.schema import field_at
+from services.config.lookup import field_at
 from services.engine.run_spec import RunSpec
 from services.input_checks import ValidationError, validate_url
+from services.podcast.identity import default_episode_name
 from services.stages import STAGES_BY_NUMBER, get_stage, parse_stages
 
 MAX_STORED_OPTIONS = 8 * 1024   # bytes of a run's stored options as JSON
@@ -61,14 +60,6 @@ class PresetSource(NamedTuple):
     by_name: object       # name -> preset (with .name, .stages, .settings) or None
     names: object         # () -> the names of every preset
     asset_exists: object  # file name -> bool
-
-
-def default_episode_name(url):
-    """A stable folder name for a URL, so a later run of the same URL reuses its outputs."""
-    tail = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", tail.rsplit(".", 1)[0]).strip("-._")[:40]
-    digest = hashlib.sha1(url.encode("utf-8")).hexdigest()[:8]
-    return f"{stem}-{digest}" if stem else f"episode-{digest}"
 
 
 def episode_directory(episodes_root, value, url):

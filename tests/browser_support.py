@@ -95,3 +95,8 @@ def stored_events(live_server, session_id, kind=None):
     body = requests.get(f"{live_server.url}/api/pipeline/events/{session_id}?since=0",
                         timeout=10).json()
     return [item["data"] for item in body["events"] if kind is None or item["event"] == kind]
+
+
+def choose_transcript_only(page):
+    """Pick the "Transcript only" preset on the dashboard (the form starts with a full episode)."""
+    page.get_by_label("Preset").select_option("Transcript only")

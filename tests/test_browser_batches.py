@@ -7,7 +7,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import PHONE, screenshot
+from tests.browser_support import PHONE, choose_transcript_only, screenshot
 from tests.media_support import write_feed
 
 # Records every value the batch's overall bar takes.
@@ -39,6 +39,7 @@ def test_the_batch_page_follows_a_feed_from_the_form_to_the_end(page, live_serve
         ("First <b>talk</b>", f"slow/first-{tag}.mp4", "0:23"),
         ("Second talk", f"slow/second-{tag}.mp4", "0:23")], title="The <i>test</i> show")
     page.goto("/")
+    choose_transcript_only(page)
     page.get_by_label("Video or media URL").fill(feed)
     page.get_by_role("button", name="Start").click()
     expect(page).to_have_url(re.compile(r"/batches/[0-9a-f]{32}$"))
@@ -111,6 +112,7 @@ def test_the_batch_page_follows_a_feed_from_the_form_to_the_end(page, live_serve
 def test_a_url_list_file_from_the_form_and_cancel_all(page, live_server, site):
     tag = uuid.uuid4().hex[:8]
     page.goto("/")
+    choose_transcript_only(page)
     page.locator("details.batch-input summary").click()
     page.get_by_label("Several URLs, one a line").fill(f"{site.url}/a-{tag}.mp4\nnot a <url>")
     page.get_by_role("button", name="Start").click()

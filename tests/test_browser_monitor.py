@@ -4,7 +4,7 @@ import re
 import requests
 from playwright.sync_api import expect
 
-from tests.browser_support import screenshot, stored_events
+from tests.browser_support import choose_transcript_only, screenshot, stored_events
 from tests.media_support import media_url
 from tests.server_support import start_run, wait_state
 
@@ -62,6 +62,7 @@ def test_run_started_from_the_form_shows_stages_progress_and_log(page, live_serv
     page.add_init_script(NOTIFICATION_RECORDER)
     page.goto("/")
     page.evaluate(OVERALL_RECORDER)
+    choose_transcript_only(page)
     page.get_by_label("Video or media URL").fill(media_url(any_media, "slow"))
     page.get_by_role("button", name="Start").click()
 
@@ -142,6 +143,7 @@ def test_reload_mid_run_shows_the_same_run_and_its_earlier_log(page, live_server
 
 def test_cancel_during_transcription_ends_cancelled(page, live_server, any_media):
     page.goto("/")
+    choose_transcript_only(page)
     page.get_by_label("Video or media URL").fill(media_url(any_media, "long"))
     page.get_by_role("button", name="Start").click()
     expect(stage(page, 2).locator('[data-role="sub-stage"]')).to_have_text("Transcribing",
@@ -195,6 +197,7 @@ def test_titles_and_log_lines_from_outside_are_text(page, live_server, any_media
     title = "<img src=x onerror=alert(document.domain)>"
     url = media_url(any_media, "fast", "%3Cimg%20src%3Dx%20onerror%3Dalert(document.domain)%3E")
     page.goto("/")
+    choose_transcript_only(page)
     page.get_by_label("Video or media URL").fill(url)
     page.get_by_role("button", name="Start").click()
     expect(field(page, "title")).to_have_text(title, timeout=30_000)
@@ -216,6 +219,7 @@ def test_titles_and_log_lines_from_outside_are_text(page, live_server, any_media
 
 def test_a_failed_stage_is_marked_with_its_error(page, live_server, any_media):
     page.goto("/")
+    choose_transcript_only(page)
     page.get_by_label("Video or media URL").fill(f"{any_media}/fast/missing-{id(page)}.txt")
     page.get_by_role("button", name="Start").click()
     expect(field(page, "state")).to_have_text("Failed", timeout=30_000)

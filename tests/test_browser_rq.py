@@ -5,7 +5,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import browser, open_page, screenshot  # noqa: F401 - fixture
+from tests.browser_support import (  # noqa: F401 - fixture
+    browser,
+    choose_transcript_only,
+    open_page,
+    screenshot,
+)
 from tests.conftest import follow_run
 from tests.redis_support import cluster, media, redis_server, unique_url  # noqa: F401
 
@@ -47,6 +52,7 @@ def _stage(page, number):
 
 def test_a_run_on_a_worker_looks_like_a_local_run(page, cluster, media):  # noqa: F811
     page.goto("/")
+    choose_transcript_only(page)
     page.get_by_label("Video or media URL").fill(unique_url(media, "speech-x3"))
     page.get_by_role("button", name="Start").click()
     monitor = page.locator("#monitor")

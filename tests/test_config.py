@@ -9,7 +9,8 @@ import yaml
 from services import presets
 from services.config import ConfigError, load_settings
 from services.config.loading import DEFAULT_CONFIG_FILE, DEFAULTS
-from services.config.schema import PresetEntry, Settings, bounds, field_at, model_in
+from services.config.lookup import bounds, field_at, model_in
+from services.config.schema import PresetEntry, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = sorted(key for key, value in DEFAULTS.items() if isinstance(value, dict))

@@ -1,5 +1,6 @@
-"""The podcast feed: RSS 2.0 with the iTunes and Podcasting 2.0 tags, enclosures that serve the
-episode's bytes, chapters, transcripts, and the access token in every URL it holds."""
+"""The podcast feed: RSS 2.0 with the iTunes and Podcasting 2.0 tags, items known by their
+episode folder (guid, enclosure URL), enclosures that serve the episode's bytes, chapters, and
+with access control on, the feed's own read-only token in every URL it holds."""
 import json
 import shutil
 import subprocess
@@ -8,12 +9,13 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
 
 from services.media.ffmpeg import probe
+from services.podcast.identity import episode_guid, podcast_guid
 from tests.media_support import ffmpeg
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -33,8 +35,14 @@ def get_feed(live_server, **params):
     return answer, ET.fromstring(answer.content)
 
 
-def items_by_guid(root):
-    return {item.findtext("guid"): item for item in root.iter("item")}
+def folder_of(item):
+    """The episode folder an item's enclosure names (/feed/episodes/<folder>/<file>)."""
+    path = unquote(urlsplit(item.find("enclosure").get("url")).path)
+    return path.split("/feed/episodes/", 1)[1].rsplit("/", 1)[0]
+
+
+def items_by_folder(root):
+    return {folder_of(item): item for item in root.iter("item")}
 
 
 def make_mp3(path, seconds=2):
@@ -47,7 +55,8 @@ def make_mp3(path, seconds=2):
 
 
 def add_run(app, folder_name, state="completed", title="A run", age_seconds=0):
-    """A run stored directly (no stage rows), finished `age_seconds` ago; returns its id."""
+    """A run stored directly (no stage rows), finished `age_seconds` ago; returns its id (its
+    source URL is https://example.com/<id>.mp4)."""
     from storage.database import db
     from storage.models import Run, utcnow
 
@@ -80,7 +89,16 @@ def produced(watch_run, speech_url):
     return session_id, folder
 
 
-def test_feed_is_rss_2_with_the_itunes_and_podcast_namespaces(live_server, produced):
+def produced_item(live_server, produced, **params):
+    return items_by_folder(get_feed(live_server, **params)[1])[produced[1].name]
+
+
+def test_feed_is_rss_2_with_the_tags_apple_and_podcasting_2_ask_for(live_server, produced,
+                                                                     monkeypatch):
+    feed_settings = live_server.app.config["PIPELINE"]["feed"]
+    monkeypatch.setitem(feed_settings, "owner_email", "shows@example.com")
+    monkeypatch.setitem(feed_settings, "image", "https://cdn.example.com/show.jpg")
+    monkeypatch.setitem(feed_settings, "category", "Society & Culture > Documentary")
     answer, root = get_feed(live_server)
     assert answer.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
     assert f'xmlns:itunes="{ITUNES}"'.encode() in answer.content
@@ -93,29 +111,58 @@ def test_feed_is_rss_2_with_the_itunes_and_podcast_namespaces(live_server, produ
     assert channel.findtext("description")
     assert channel.findtext("itunes:author", namespaces=NS)
     assert channel.findtext("itunes:explicit", namespaces=NS) == "false"
-    assert channel.find("itunes:category", NS).get("text") == "Technology"
-    assert channel.find("itunes:image", NS) is None
-    assert channel.find("atom:link", NS).get("href") == f"{live_server.url}/feed.xml"
+    category = channel.find("itunes:category", NS)
+    assert category.get("text") == "Society & Culture"
+    assert category.find("itunes:category", NS).get("text") == "Documentary"
+    assert channel.find("itunes:image", NS).get("href") == "https://cdn.example.com/show.jpg"
+    owner = channel.find("itunes:owner", NS)
+    assert owner.findtext("itunes:email", namespaces=NS) == "shows@example.com"
+    assert owner.findtext("itunes:name", namespaces=NS) == "YouTube Pipeline"
+    self_url = channel.find("atom:link", NS).get("href")
+    assert self_url == f"{live_server.url}/feed.xml"
+    assert channel.findtext("podcast:guid", namespaces=NS) == str(uuid.uuid5(
+        uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6"), self_url.split("://", 1)[1]))
+    locked = channel.find("podcast:locked", NS)
+    assert locked.text == "yes" and locked.get("owner") == "shows@example.com"
     assert parsedate_to_datetime(channel.findtext("lastBuildDate")).tzinfo is not None
+    for item in channel.iter("item"):   # Apple's required item tags
+        assert item.findtext("title") and item.findtext("guid")
+        assert item.find("enclosure").get("type") in ("audio/mp4", "audio/mpeg")
+
+
+def test_feed_public_url_names_every_address(live_server, produced, monkeypatch):
+    monkeypatch.setitem(live_server.app.config["PIPELINE"]["feed"], "public_url",
+                        "https://pods.example.com/")
+    _, root = get_feed(live_server)
+    channel = root.find("channel")
+    assert channel.findtext("link") == "https://pods.example.com/"
+    assert channel.find("atom:link", NS).get("href") == "https://pods.example.com/feed.xml"
+    assert channel.findtext("podcast:guid", namespaces=NS) == podcast_guid(
+        "https://pods.example.com/feed.xml")
+    for url in feed_urls(root)[1:]:
+        assert url.startswith("https://pods.example.com/"), url
 
 
 def test_the_episode_item_serves_the_episode(live_server, produced):
     session_id, folder = produced
-    item = items_by_guid(get_feed(live_server)[1])[session_id]
+    item = produced_item(live_server, produced)
     summary = json.loads((folder / "summary.json").read_text("utf-8"))["summary"]
     assert item.findtext("description") == summary.strip()
     assert item.find("guid").get("isPermaLink") == "false"
-    assert item.findtext("link") == f"{live_server.url}/runs/{session_id}"
+    source = json.loads((folder / "metadata.json").read_text("utf-8"))["webpage_url"]
+    assert item.findtext("guid") == episode_guid(source, folder.name)
+    assert item.findtext("link") == source
     assert parsedate_to_datetime(item.findtext("pubDate")).tzinfo is not None
-    assert requests.get(item.findtext("link"), timeout=30).status_code == 200
 
     episode = folder / "episode.m4a"
     enclosure = item.find("enclosure")
+    assert enclosure.get("url") == f"{live_server.url}/feed/episodes/{folder.name}/episode.m4a"
     assert enclosure.get("type") == "audio/mp4"
     assert int(enclosure.get("length")) == episode.stat().st_size
     whole = requests.get(enclosure.get("url"), timeout=30)
     assert whole.status_code == 200
     assert whole.headers["Content-Type"] == "audio/mp4"
+    assert whole.headers["Access-Control-Allow-Origin"] == "*"
     assert whole.content == episode.read_bytes()
     part = requests.get(enclosure.get("url"), headers={"Range": "bytes=100-199"}, timeout=30)
     assert part.status_code == 206 and part.content == episode.read_bytes()[100:200]
@@ -125,15 +172,18 @@ def test_the_episode_item_serves_the_episode(live_server, produced):
 
 
 def test_chapters_json_follows_production_json(live_server, produced, client):
-    session_id, _ = produced
-    item = items_by_guid(get_feed(live_server)[1])[session_id]
-    link = item.find("podcast:chapters", NS)
+    session_id, folder = produced
+    link = produced_item(live_server, produced).find("podcast:chapters", NS)
     assert link.get("type") == "application/json+chapters"
-    answer = requests.get(link.get("url"), timeout=30)
-    assert answer.status_code == 200
-    assert answer.headers["Content-Type"] == "application/json+chapters"
-    assert answer.json() == {"version": "1.2.0", "chapters": [
+    assert link.get("url") == f"{live_server.url}/feed/episodes/{folder.name}/chapters.json"
+    expected = {"version": "1.2.0", "chapters": [
         {"startTime": chapter["start"], "title": chapter["title"]} for chapter in CHAPTERS]}
+    for url in (link.get("url"), f"{live_server.url}/runs/{session_id}/chapters.json"):
+        answer = requests.get(url, timeout=30)
+        assert answer.status_code == 200
+        assert answer.headers["Content-Type"] == "application/json+chapters"
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
+        assert answer.json() == expected
 
     unknown = client.get("/runs/nosuchrun/chapters.json")
     assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "unknown_run"
@@ -158,23 +208,23 @@ def test_chapters_fall_back_to_summary_json_only_without_production_chapters(
     if production is not None:
         (folder / "production.json").write_text(json.dumps(production), "utf-8")
     session_id = add_run(live_server.app, folder_name)
-    item = items_by_guid(get_feed(live_server)[1])[session_id]
-    answer = client.get(f"/runs/{session_id}/chapters.json")
+    item = items_by_folder(get_feed(live_server)[1])[folder_name]
+    answer = client.get(f"/feed/episodes/{folder_name}/chapters.json")
     if expected is None:
         assert item.find("podcast:chapters", NS) is None and answer.status_code == 404
     else:
         assert item.find("podcast:chapters", NS) is not None
         assert answer.get_json(force=True)["chapters"] == expected
+    assert client.get(f"/runs/{session_id}/chapters.json").status_code == answer.status_code
 
 
-def test_transcripts_are_offered_as_they_are(live_server, produced):
-    session_id, folder = produced
-    item = items_by_guid(get_feed(live_server)[1])[session_id]
-    offered = {link.get("type"): link.get("url") for link in item.findall("podcast:transcript", NS)}
-    assert set(offered) == {"application/x-subrip", "text/vtt"}
-    for kind, name in (("application/x-subrip", "transcript.srt"), ("text/vtt", "transcript.vtt")):
-        answer = requests.get(offered[kind], timeout=30)
-        assert answer.status_code == 200 and answer.content == (folder / name).read_bytes()
+def test_only_the_episode_s_own_transcripts_are_offered(live_server, produced):
+    _, folder = produced
+    assert (folder / "transcript.vtt").is_file()      # stage 2's, in the source's time
+    assert produced_item(live_server, produced).findall("podcast:transcript", NS) == []
+    for name in ("transcript.vtt", "metadata.json", "audio_hq.flac", "..%2Fsummary.json"):
+        answer = requests.get(f"{live_server.url}/feed/episodes/{folder.name}/{name}", timeout=30)
+        assert answer.status_code == 404, name
 
 
 def test_outside_text_is_escaped_and_the_feed_still_parses(live_server):
@@ -183,11 +233,11 @@ def test_outside_text_is_escaped_and_the_feed_still_parses(live_server):
     make_mp3(folder / "episode.mp3")
     summary = "<script>alert(1)</script> Tom & Jerry ]]> \"quoted\""
     (folder / "summary.json").write_text(json.dumps({"summary": summary}), "utf-8")
-    session_id = add_run(live_server.app, folder_name, title="<b>Tom & Jerry</b>\x0b\x00 é")
+    add_run(live_server.app, folder_name, title="<b>Tom & Jerry</b>\x0b\x00 é")
     answer, root = get_feed(live_server)
     assert b"&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;" in answer.content
     assert b"<script>" not in answer.content
-    item = items_by_guid(root)[session_id]
+    item = items_by_folder(root)[folder_name]
     assert item.findtext("title") == "<b>Tom & Jerry</b> é"
     assert item.findtext("description") == summary
     assert item.find("enclosure").get("type") == "audio/mpeg"
@@ -200,28 +250,34 @@ def test_only_completed_runs_with_an_episode_file_are_listed(live_server, produc
     root = episodes_root(live_server.app)
     with_file = f"failed-{uuid.uuid4().hex[:8]}"
     shutil.copytree(produced[1], root / with_file)
-    failed = add_run(live_server.app, with_file, state="failed")
-    running = add_run(live_server.app, with_file, state="running")
+    add_run(live_server.app, with_file, state="failed")
+    add_run(live_server.app, with_file, state="running")
     no_episode = f"noepisode-{uuid.uuid4().hex[:8]}"
     (root / no_episode).mkdir()
     (root / no_episode / "summary.json").write_text('{"summary": "no audio"}', "utf-8")
-    without_file = add_run(live_server.app, no_episode)
-    missing_folder = add_run(live_server.app, f"gone-{uuid.uuid4().hex[:8]}")
-    guids = items_by_guid(get_feed(live_server)[1])
-    assert produced[0] in guids
-    for left_out in (failed, running, without_file, missing_folder):
-        assert left_out not in guids
+    add_run(live_server.app, no_episode)
+    missing_folder = f"gone-{uuid.uuid4().hex[:8]}"
+    add_run(live_server.app, missing_folder)
+    listed = items_by_folder(get_feed(live_server)[1])
+    assert produced[1].name in listed
+    for left_out in (with_file, no_episode, missing_folder):
+        assert left_out not in listed
+        answer = requests.get(f"{live_server.url}/feed/episodes/{left_out}/episode.m4a", timeout=30)
+        assert answer.status_code == 404
 
 
-def test_a_shared_episode_folder_is_listed_once_as_its_newest_run(live_server):
+def test_a_folder_is_one_item_whatever_its_runs(live_server):
     folder_name = f"shared-{uuid.uuid4().hex[:8]}"
     make_mp3(episodes_root(live_server.app) / folder_name / "episode.mp3")
-    older = add_run(live_server.app, folder_name, title="older", age_seconds=60)
-    newer = add_run(live_server.app, folder_name, title="newer", age_seconds=1)
-    items = list(get_feed(live_server)[1].iter("item"))
-    guids = [item.findtext("guid") for item in items]
-    assert newer in guids and older not in guids
-    pub_dates = [parsedate_to_datetime(item.findtext("pubDate")) for item in items]
+    add_run(live_server.app, folder_name, title="older", age_seconds=60)
+    add_run(live_server.app, folder_name, title="newer", age_seconds=1)
+    items = [item for item in get_feed(live_server)[1].iter("item")
+             if folder_of(item) == folder_name]
+    assert [item.findtext("title") for item in items] == ["newer"]
+    guids = [item.findtext("guid") for item in get_feed(live_server)[1].iter("item")]
+    assert len(guids) == len(set(guids))
+    pub_dates = [parsedate_to_datetime(item.findtext("pubDate"))
+                 for item in get_feed(live_server)[1].iter("item")]
     assert pub_dates == sorted(pub_dates, reverse=True)
 
 
@@ -230,9 +286,38 @@ def test_the_feed_lists_at_most_max_items_newest_first(live_server, produced, mo
 
     folder_name = f"newest-{uuid.uuid4().hex[:8]}"
     make_mp3(episodes_root(live_server.app) / folder_name / "episode.mp3")
-    newest = add_run(live_server.app, folder_name)
+    add_run(live_server.app, folder_name)
     monkeypatch.setattr(feed, "MAX_ITEMS", 1)
-    assert list(items_by_guid(get_feed(live_server)[1])) == [newest]
+    assert list(items_by_folder(get_feed(live_server)[1])) == [folder_name]
+
+
+def test_the_upload_date_can_be_the_pub_date_and_republishing_moves_it(live_server, produced,
+                                                                       monkeypatch, client):
+    session_id, folder = produced
+    metadata = json.loads((folder / "metadata.json").read_text("utf-8"))
+    monkeypatch.setitem(live_server.app.config["PIPELINE"]["feed"], "pub_date", "uploaded")
+    (folder / "metadata.json").write_text(json.dumps({**metadata, "upload_date": "20240506"}))
+    try:
+        uploaded = parsedate_to_datetime(produced_item(live_server, produced).findtext("pubDate"))
+        assert (uploaded.year, uploaded.month, uploaded.day) == (2024, 5, 6)
+    finally:
+        (folder / "metadata.json").write_text(json.dumps(metadata))
+    monkeypatch.setitem(live_server.app.config["PIPELINE"]["feed"], "pub_date", "published")
+    refused = client.post(f"/api/runs/{session_id}/republish", json={})
+    assert refused.status_code == 404 and refused.get_json()["error"]["code"] == "not_published"
+    (folder / "publication.json").write_text(json.dumps({
+        "guid": "kept-guid", "published_at": "2020-01-01T00:00:00+00:00"}))
+    try:
+        before = produced_item(live_server, produced)
+        assert before.findtext("guid") == "kept-guid"
+        assert parsedate_to_datetime(before.findtext("pubDate")).year == 2020
+        answer = client.post(f"/api/runs/{session_id}/republish", json={})
+        assert answer.status_code == 200 and answer.get_json()["guid"] == "kept-guid"
+        after = produced_item(live_server, produced)
+        assert after.findtext("guid") == "kept-guid"
+        assert parsedate_to_datetime(after.findtext("pubDate")).year >= 2026
+    finally:
+        (folder / "publication.json").unlink()
 
 
 def test_without_a_token_configured_no_url_carries_one(live_server, produced):
@@ -241,41 +326,13 @@ def test_without_a_token_configured_no_url_carries_one(live_server, produced):
 
 
 def feed_urls(root):
-    """Every URL the feed holds: links, the self link, enclosures, chapters, transcripts."""
+    """Every URL the feed holds: links, the self link, enclosures, art, chapters, transcripts."""
     channel = root.find("channel")
     urls = [channel.findtext("link"), channel.find("atom:link", NS).get("href")]
+    urls += [image.get("href") for image in channel.findall("itunes:image", NS)]
     for item in channel.iter("item"):
-        urls.append(item.findtext("link"))
         urls.append(item.find("enclosure").get("url"))
+        urls += [image.get("href") for image in item.findall("itunes:image", NS)]
         urls += [link.get("url") for link in item.findall("podcast:chapters", NS)]
         urls += [link.get("url") for link in item.findall("podcast:transcript", NS)]
     return urls
-
-
-def test_with_a_token_every_url_in_the_feed_carries_it(live_server, produced, monkeypatch):
-    token = "feed-s3cret/+&"
-    monkeypatch.setitem(live_server.app.config["PIPELINE"]["server"], "auth_token", token)
-    session_id, folder = produced
-    refused = requests.get(f"{live_server.url}/feed.xml", allow_redirects=False, timeout=30)
-    assert refused.status_code == 401
-    assert refused.json()["error"]["code"] == "unauthorized"
-    chapters = requests.get(f"{live_server.url}/runs/{session_id}/chapters.json",
-                            allow_redirects=False, timeout=30)
-    assert chapters.status_code == 401
-    episode = requests.get(f"{live_server.url}/runs/{session_id}/files/episode.m4a",
-                           allow_redirects=False, timeout=30)
-    assert episode.status_code in (302, 401)
-
-    _, root = get_feed(live_server, token=token)
-    item = items_by_guid(root)[session_id]
-    assert item.find("podcast:chapters", NS) is not None
-    assert len(item.findall("podcast:transcript", NS)) == 2
-    urls = feed_urls(root)
-    for url in urls:
-        assert parse_qs(urlsplit(url).query)["token"] == [token], url
-        # requests.get keeps no cookies between calls: each URL must work on its own.
-        answer = requests.get(url, allow_redirects=False, timeout=30)
-        assert answer.status_code == 200, url
-    enclosure = item.find("enclosure").get("url")
-    part = requests.get(enclosure, headers={"Range": "bytes=0-99"}, timeout=30)
-    assert part.status_code == 206 and part.content == (folder / "episode.m4a").read_bytes()[:100]

@@ -54,10 +54,12 @@ def test_run_page_links_the_report_and_the_feed_offers_the_episode(full_run, liv
     page = requests.get(f"{live_server.url}/runs/{full_run['session_id']}", timeout=10).text
     assert f"/runs/{full_run['session_id']}/files/report.html" in page
     feed = ET.fromstring(requests.get(f"{live_server.url}/feed.xml", timeout=30).content)
-    items = [item for item in feed.iter("item")
-             if (item.findtext("guid") or "") == full_run["session_id"]]
+    folder = full_run["folder"]
+    guid = json.loads((folder / "publication.json").read_text("utf-8"))["guid"]
+    items = [item for item in feed.iter("item") if item.findtext("guid") == guid]
     assert len(items) == 1
     enclosure = items[0].find("enclosure")
-    assert int(enclosure.get("length")) == (full_run["folder"] / "episode.m4a").stat().st_size
+    assert f"/feed/episodes/{folder.name}/episode.m4a" in enclosure.get("url")
+    assert int(enclosure.get("length")) == (folder / "episode.m4a").stat().st_size
     audio = requests.get(enclosure.get("url"), timeout=30)
-    assert audio.status_code == 200 and audio.content == (full_run["folder"] / "episode.m4a").read_bytes()
+    assert audio.status_code == 200 and audio.content == (folder / "episode.m4a").read_bytes()

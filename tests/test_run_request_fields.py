@@ -2,7 +2,8 @@
 import pytest
 
 from services.input_checks import ValidationError
-from services.run_request import default_episode_name, episode_directory
+from services.podcast.identity import default_episode_name
+from services.run_request import episode_directory
 from services.stages import parse_stages
 
 

@@ -14,9 +14,12 @@ from flask import current_app, redirect, render_template, request, session, url_
 from routes.errors import api_error, wants_json
 from services.config.loading import ConfigError
 from services.input_checks import is_loopback
+from services.podcast.feed_token import feed_token
 from webui.throttle import TryThrottle
 
 OPEN_PATHS = ("/healthz", "/static/", "/login")
+# What the feed's own token opens: the feed and the files it links, nothing else.
+FEED_PATHS = ("/feed.xml", "/feed/episodes/")
 HEADER = "X-Auth-Token"
 SESSION_KEY = "auth"
 THROTTLE = "login_throttle"
@@ -53,6 +56,13 @@ def token_matches(sent):
     if not token or not isinstance(sent, str):
         return False
     return same_secret(sent, token)
+
+
+def feed_token_matches(sent):
+    """Whether `sent` is the feed's read-only token (constant time, never raises)."""
+    if not isinstance(sent, str) or not sent:
+        return False
+    return same_secret(sent, feed_token(current_app.config["PIPELINE"]))
 
 
 def _token_mac(token):
@@ -132,6 +142,8 @@ def too_many_tries(as_json, page="error.html", **context):
 def require_token():
     """before_request: with a token configured, refuse what does not carry it.
 
+    The feed's token opens FEED_PATHS only, and never signs a browser in.
+
     A wrong token in a header or `?token=` counts as a try against the client's address;
     once it has used them all, any token it sends is refused with 429 unchecked."""
     if not configured_token() or request.path.startswith(OPEN_PATHS) or session_authorized():
@@ -143,6 +155,8 @@ def require_token():
         if any(token_matches(token) for token in sent):
             if token_matches(request.args.get("token")):
                 sign_in()
+            return None
+        if request.path.startswith(FEED_PATHS) and feed_token_matches(request.args.get("token")):
             return None
         throttle().record(client_address())
     if wants_json():

@@ -39,7 +39,8 @@ DEFAULTS = {
     "production": {"episode_mode": "full", "max_pause_seconds": 1.5, "pause_keep_seconds": 0.75,
                    "format": "m4a", "bitrate": "128k", "clip_fade_seconds": 0.05,
                    "crossfade_seconds": 0.4, "leveling": True, "intro": None, "outro": None,
-                   "music_bed": None, "music_level_db": -20.0, "music_fade_seconds": 2.0},
+                   "music_bed": None, "music_level_db": -20.0, "music_fade_seconds": 2.0,
+                   "cover": None},
     "loudness": {"integrated_lufs": -16.0, "true_peak_dbtp": -1.5},
     "logging": {"level": "INFO"},
     "batches": {"max_entries": 50},
@@ -47,8 +48,9 @@ DEFAULTS = {
     "socketio": {"async_mode": "threading", "message_queue": None},
     "feed": {"title": "YouTube Pipeline episodes",
              "description": "Episodes produced by the YouTube Pipeline.",
-             "author": "YouTube Pipeline", "language": "en", "category": "Technology",
-             "image": None, "explicit": False},
+             "author": "YouTube Pipeline", "owner_name": None, "owner_email": None,
+             "language": "en", "category": "Technology", "image": None, "explicit": False,
+             "locked": True, "public_url": None, "token": None, "pub_date": "published"},
 }
 ENV_PREFIX = "PIPELINE_"
 OVERRIDES = "overrides"

@@ -4,7 +4,8 @@ from typing import Literal, get_args, get_origin
 
 from pydantic import ValidationError
 
-from services.config.schema import Settings, constraints, field_at, model_in
+from services.config.lookup import constraints, field_at, model_in
+from services.config.schema import Settings
 
 # Values never repeated in a message: they may be secrets or hold a password.
 SECRET_KEYS = frozenset({"auth_token", "api_key", "proxy", "url", "database_url", "redis_url",

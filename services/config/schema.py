@@ -5,13 +5,12 @@ The models only check; `load_settings` keeps the values as written (checkpoints 
 import logging
 import os
 import re
-from typing import Annotated, Any, Literal, Optional, get_args, get_origin
+from typing import Annotated, Any, Literal, Optional
 
-import annotated_types
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
-from pydantic.fields import FieldInfo
 
 from services.download.options import MAX_RETRIES, MAX_SLEEP
+from services.podcast.channel import EMAIL, parse_category
 
 MAX_BATCH = 10_000   # entries of one batch (playlist, channel, feed or URL list)
 RUNNERS = ("thread", "rq")
@@ -210,6 +209,7 @@ class Production(Section):
     music_bed: Text
     music_level_db: MusicLevel
     music_fade_seconds: Annotated[float, Field(ge=0, le=60)]
+    cover: Text
 
     @field_validator("bitrate")
     @classmethod
@@ -254,15 +254,55 @@ class SocketIO(Section):
 
 
 class Feed(Section):
-    """`feed`: the podcast feed's channel."""
+    """`feed`: the podcast feed's channel, its token and its episodes' dates."""
 
     title: Text
     description: Text
     author: Text
+    owner_name: Text
+    owner_email: Text
     language: Text
     category: Text
     image: Text
     explicit: Flag
+    locked: Flag
+    public_url: Text
+    token: Any
+    pub_date: Optional[Literal["published", "uploaded"]]
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, value):
+        if value:
+            parse_category(value)
+        return value
+
+    @field_validator("owner_email")
+    @classmethod
+    def _owner_email(cls, value):
+        if value and not EMAIL.fullmatch(value.strip()):
+            raise ValueError("must be an e-mail address such as podcasts@example.com")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value):
+        if value and not LANGUAGE.fullmatch(value.strip()):
+            raise ValueError("must be a language code such as en or en-GB")
+        return value
+
+    @field_validator("image", "public_url")
+    @classmethod
+    def _web_address(cls, value):
+        if value and (not re.fullmatch(r"https?://[^\s?#]+(?:\?[^\s#]*)?", value.strip())
+                      or len(value) > 2000):
+            raise ValueError("must be an http:// or https:// address")
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value):
+        return _secret_text(value, "feed.token")
 
 
 class PresetEntry(BaseModel):
@@ -349,52 +389,3 @@ class Settings(Section):
         if value and not value.startswith(REDIS_SCHEMES):
             raise ValueError("must be a Redis URL such as redis://127.0.0.1:6379/0")
         return value
-
-
-def model_in(annotation):
-    """The pydantic model an annotation holds (Optional[list[Model]] -> Model), or None."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def field_at(loc, model=Settings):
-    """The pydantic FieldInfo at a dotted location such as ("loudness", "integrated_lufs")."""
-    field = None
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if model is None or part not in model.model_fields:
-            return None
-        field = model.model_fields[part]
-        model = model_in(field.annotation)
-    return field
-
-
-def constraints(field):
-    """The ge, le, gt and lt bounds of a field, from its own or its type's metadata."""
-    found = {}
-    pending = list(field.metadata) + [field.annotation]
-    while pending:
-        item = pending.pop()
-        for name in ("ge", "le", "gt", "lt"):
-            if isinstance(item, getattr(annotated_types, name.capitalize())):
-                found.setdefault(name, getattr(item, name))
-        if isinstance(item, FieldInfo):
-            pending.extend(item.metadata)
-        elif get_origin(item) is not None:
-            pending.extend(get_args(item))
-    return found
-
-
-def bounds(section, key):
-    """(low, high) of the number at `section.key`, read off the schema; None where unbounded."""
-    field = field_at((section, key))
-    if field is None:
-        raise KeyError(f"{section}.{key}")
-    limits = constraints(field)
-    return limits.get("ge", limits.get("gt")), limits.get("le", limits.get("lt"))

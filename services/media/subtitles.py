@@ -1,6 +1,16 @@
-"""Transcript segments written as SRT, WebVTT and plain text; WebVTT read back into cues."""
+"""Transcript segments written as SRT, WebVTT, Podcasting 2.0 JSON and plain text; WebVTT read
+back into cues.
+
+Written cue text is one line with its whitespace collapsed and control characters removed, so no
+cue can hold a blank line; WebVTT escapes `&`, `<` and `>`, SRT writes `-->` as `->`.
+"""
 import html
+import json
 import re
+
+# Control characters (and lone surrogates) that str.split() does not already treat as spaces.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]")
+_ARROW = re.compile(r"-{2,}>")
 
 
 def _clock(seconds, separator):
@@ -11,20 +21,47 @@ def _clock(seconds, separator):
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
+def cue_line(text):
+    """Cue text as one line: controls removed, whitespace runs (line breaks too) made one space."""
+    return " ".join(_UNPRINTABLE.sub("", str(text or "")).split())
+
+
 def to_srt(segments):
-    """SubRip text for segments with `start`, `end` and `text`."""
+    """SubRip text for segments with `start`, `end` and `text` (one line a cue, `-->` as `->`)."""
     blocks = []
     for number, segment in enumerate(segments, start=1):
+        text = _ARROW.sub("->", cue_line(segment["text"]))
         blocks.append(f"{number}\n{_clock(segment['start'], ',')} --> "
-                      f"{_clock(segment['end'], ',')}\n{segment['text'].strip()}\n")
+                      f"{_clock(segment['end'], ',')}\n{text}\n")
     return "\n".join(blocks)
 
 
 def to_vtt(segments):
-    """WebVTT text for segments with `start`, `end` and `text`."""
-    cues = [f"{_clock(s['start'], '.')} --> {_clock(s['end'], '.')}\n{s['text'].strip()}\n"
+    """WebVTT text for segments with `start`, `end` and `text` (one line a cue, `&<>` escaped)."""
+    cues = [f"{_clock(s['start'], '.')} --> {_clock(s['end'], '.')}\n"
+            f"{html.escape(cue_line(s['text']), quote=False)}\n"
             for s in segments]
     return "WEBVTT\n\n" + "\n".join(cues)
+
+
+def to_podcast_json(cues, language=None):
+    """The Podcasting 2.0 JSON transcript (version 1.0.0) of cues with `start`, `end`, `text`
+    and an optional `speaker`.
+
+    `language`, when given, is written as a top-level `language` member; the format itself does
+    not define one (feeds give it on `<podcast:transcript>`), and readers ignore it.
+    """
+    segments = []
+    for cue in cues:
+        speaker = cue_line(cue.get("speaker"))
+        segment = {"speaker": speaker} if speaker else {}
+        segment.update(startTime=round(max(float(cue["start"]), 0.0), 3),
+                       endTime=round(max(float(cue["end"]), 0.0), 3), body=cue_line(cue["text"]))
+        segments.append(segment)
+    document = {"version": "1.0.0", "segments": segments}
+    if language:
+        document["language"] = cue_line(language)
+    return json.dumps(document, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
 
 
 def to_text(segments):

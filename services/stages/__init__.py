@@ -96,9 +96,10 @@ STAGES = (
     StageDefinition(
         6, "audio_production", "Audio Production",
         "Cut clips, mix, normalize loudness and encode the episode",
-        ("Cutting clips", "Mixing intro/outro and music bed", "Normalizing loudness", "Encoding"),
+        ("Cutting clips", "Mixing intro/outro and music bed", "Normalizing loudness", "Encoding",
+         "Tagging the episode"),
         outputs=audio_production.OUTPUTS, requires=("segments.json", "audio_hq.flac"),
-        weights=(25, 35, 15, 25),
+        weights=(25, 35, 15, 20, 5),
         run=audio_production.run,
         parameters=audio_production.parameters,
     ),

@@ -1,4 +1,5 @@
-"""Stage 6: clips, the episode and its loudness → `episode.m4a`, `clips/NN.m4a`, `clips/NN.srt`.
+"""Stage 6: clips, the episode and its loudness → `episode.m4a`, `clips/NN.m4a`, `clips/NN.srt`,
+`cover.jpg`, the episode's transcripts and `publication.json`.
 
 Everything is cut from the best-quality audio (`audio_hq.*`) in ffmpeg, each ffmpeg in its own
 process group so a cancel ends it at once:
@@ -7,7 +8,9 @@ process group so a cancel ends it at once:
   joined with crossfades (`highlights`); a leveller brings quiet and loud voices together; an
   intro, an outro and a music bed (looped, faded, ducked under speech by a sidechain
   compressor) come from `<data_dir>/assets`;
-- clips and episode are normalised in two passes to the loudness target and encoded.
+- clips and episode are normalised in two passes to the loudness target and encoded;
+- the episode gets its cover, chapters and tags embedded and transcripts in its own time
+  (services/stages/episode_package.py).
 `production.json` records the plan: the timeline of kept source ranges, the chapters re-timed
 to the episode, the loudness method and input, and the branding used.
 """
@@ -21,14 +24,19 @@ from services.media import loudness
 from services.media.ffmpeg import MediaError, probe, run_ffmpeg
 from services.media.normalize import SAMPLE_RATE, normalize_and_encode
 from services.media.subtitles import to_srt
+from services.media.timeline import retime
+from services.podcast.identity import PUBLICATION_FILE
+from services.stages import episode_package
 
-VERSION = 1
-OUTPUTS = ("episode.m4a", "episode.mp3", "clips/", "production.json")
+VERSION = 2
+OUTPUTS = ("episode.m4a", "episode.mp3", "clips/", "production.json", episode_package.COVER,
+           *episode_package.TRANSCRIPTS, PUBLICATION_FILE)
 LEVELER = "dynaudnorm=f=250:g=7:p=0.9:m=10:r=0.5"
 DEFAULTS = {"episode_mode": "full", "max_pause_seconds": 1.5, "pause_keep_seconds": 0.75,
             "format": "m4a", "bitrate": "128k", "clip_fade_seconds": 0.05,
             "crossfade_seconds": 0.4, "leveling": True, "intro": None, "outro": None,
-            "music_bed": None, "music_level_db": -20.0, "music_fade_seconds": 2.0}
+            "music_bed": None, "music_level_db": -20.0, "music_fade_seconds": 2.0,
+            "cover": None}
 MODES = ("full", "highlights")
 FORMATS = ("m4a", "mp3")
 
@@ -59,8 +67,11 @@ def parameters(ctx):
               if section.get(k)]
     return {"version": VERSION, **{k: section[k] for k in DEFAULTS},
             "target": list(loudness.target(ctx.settings)),
+            "album": (ctx.settings.get("feed") or {}).get("title"),
             "inputs": input_fingerprint(ctx.episode_dir, "segments.json", "analysis.json",
-                                        "summary.json", "audio_hq.flac", *assets)}
+                                        "summary.json", "audio_hq.flac", "metadata.json",
+                                        "transcript.json", *assets,
+                                        *episode_package.cover_inputs(ctx))}
 
 
 def _source(ctx):
@@ -85,16 +96,6 @@ def kept_ranges(speech, duration, max_pause, keep):
     end = previous_end + keep / 2 if duration - previous_end > max_pause else duration
     ranges.append((start, end))
     return [(round(max(a, 0.0), 3), round(min(b, duration), 3)) for a, b in ranges if b > a]
-
-
-def retime(moment, timeline):
-    """Where a source time lands in the episode, by the timeline [(src_start, src_end, out_start)]."""
-    for start, end, out in timeline:
-        if moment < start:
-            return out
-        if moment <= end:
-            return out + (moment - start)
-    return timeline[-1][2] + (timeline[-1][1] - timeline[-1][0]) if timeline else moment
 
 
 def _program_filter(section, mode, ranges, has_intro, has_outro, has_bed, channels, program):
@@ -214,27 +215,19 @@ def run(ctx):
                          f"{done:.0f} s of {program_seconds:.0f} s "
                          f"{'encoded' if encoding else 'measured'}")
 
+        chapters = _episode_chapters(analysis, summary, plan, mode)
         result = normalize_and_encode(work / "program.wav", part, fmt, section["bitrate"],
                                       target_i, target_tp, ctx.cancel, program_seconds, progress,
                                       channels=channels, measured=plan["measured"])
         if not encoding:
             ctx.sub_stage("Encoding")
+        packaged = episode_package.package(ctx, part, work, plan, mode, chapters, program_seconds)
         _replace(part, ctx.path(episode_name))
         ctx.log.info("Episode: %s, %.1f s, loudness by %s (input %.1f LUFS, %.1f dBTP)",
                      episode_name, program_seconds, result["method"], result["input"]["i"],
                      result["input"]["tp"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    titles = {c.get("index"): c.get("title") for c in summary.get("chapters") or []}
-    chapters = [{"start": round(retime(c["start"], plan["timeline"]) + plan["program_offset"], 3)
-                 if mode == "full" else None,
-                 "title": titles.get(c.get("index")) or c.get("title") or f"Part {c.get('index', 0) + 1}"}
-                for c in analysis.get("chapters") or []]
-    if mode == "highlights":
-        chapters = [{"start": round(out + plan["program_offset"], 3), "title": f"Highlight {i + 1}"}
-                    for i, (_, _, out) in enumerate(plan["timeline"])]
-    if plan["program_offset"] > 0 and chapters:
-        chapters.insert(0, {"start": 0.0, "title": "Intro"})
     production = {
         "mode": mode, "format": fmt,
         "episode": {"file": episode_name, "planned_duration": round(program_seconds, 3),
@@ -245,9 +238,32 @@ def run(ctx):
                      "music_bed": section.get("music_bed"),
                      "music_level_db": float(section["music_level_db"])},
         "leveling": LEVELER if section["leveling"] else None,
+        **packaged,
     }
     ctx.write_json("production.json", production)
-    return [episode_name, "production.json"] + [c["file"] for c in clips] + [c["srt"] for c in clips]
+    return ([episode_name, "production.json", episode_package.COVER, PUBLICATION_FILE,
+             *episode_package.TRANSCRIPTS] + [c["file"] for c in clips]
+            + [c["srt"] for c in clips])
+
+
+def _episode_chapters(analysis, summary, plan, mode):
+    """The chapters in episode time: stage 3's, re-timed (full), or one a highlight; an
+    "Intro" chapter first when an intro comes before the programme."""
+    offset = plan["program_offset"]
+    if mode == "highlights":
+        chapters = [{"start": round(out + offset, 3), "title": f"Highlight {i + 1}"}
+                    for i, (_, _, out) in enumerate(plan["timeline"])]
+    else:
+        titles = {c.get("index"): c.get("title") for c in summary.get("chapters") or []}
+        chapters = [{"start": round(retime(c["start"], plan["timeline"]) + offset, 3),
+                     "title": titles.get(c.get("index")) or c.get("title")
+                     or f"Part {c.get('index', 0) + 1}"}
+                    for c in analysis.get("chapters") or []]
+    if chapters:   # the programme's opening belongs to its first chapter
+        chapters[0]["start"] = round(offset, 3)
+    if offset > 0 and chapters:
+        chapters.insert(0, {"start": 0.0, "title": "Intro"})
+    return chapters
 
 
 def _clips(ctx, section, source, chosen, sentences, channels, target_i, target_tp, work):

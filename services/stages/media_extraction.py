@@ -25,7 +25,8 @@ from services.media.ffmpeg import ffmpeg_path, probe, run_ffmpeg
 from services.workers import WorkerError, run_worker
 from services.workers.download import DOWNLOAD_SETTINGS_ENV
 
-OUTPUTS = ("source.*", "audio.wav", "audio_hq.flac", "metadata.json", SUBTITLE_FILE)
+OUTPUTS = ("source.*", "thumbnail.*", "audio.wav", "audio_hq.flac", "metadata.json",
+           SUBTITLE_FILE)
 AUDIO_RATE = 16000
 
 
@@ -85,6 +86,9 @@ def _download(ctx):
                     subtitles = {"language": message["language"], "file": message["file"]}
                     ctx.log.info("The uploader's subtitles (%s) saved as %s",
                                  subtitles["language"], subtitles["file"])
+                elif kind == "thumbnail":
+                    ctx.log.info("The video's thumbnail saved as %s",
+                                 os.path.basename(message["path"]))
                 elif kind == "downloaded":
                     source = message["path"]
     except WorkerError as exc:
@@ -201,8 +205,10 @@ def run(ctx):
         "audio_hq_file": "audio_hq.flac",
         "audio_sample_rate": AUDIO_RATE,
         "creator_subtitles": subtitles,
+        "thumbnail_file": next((p.name for p in ctx.episode_dir.glob("thumbnail.*")), None),
         "downloaded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     ctx.write_json("metadata.json", metadata)
     outputs = [os.path.basename(source), "audio.wav", "audio_hq.flac", "metadata.json"]
+    outputs += [path.name for path in ctx.episode_dir.glob("thumbnail.*")]
     return outputs + ([SUBTITLE_FILE] if subtitles else [])

@@ -12,9 +12,10 @@ import os
 import time
 
 import yt_dlp
+from yt_dlp.networking.exceptions import RequestError
 from yt_dlp.utils import DownloadError, ExtractorError, remove_terminal_sequences
 
-from services.download import cookies, creator_subtitles, guard
+from services.download import cookies, creator_subtitles, guard, thumbnail
 from services.download.errors import explain, live_not_ended
 from services.download.limits import limit_error
 from services.download.options import DownloadSettingsError, cookies_path, ytdlp_options
@@ -136,6 +137,9 @@ def download(args, worker):
                     raise WorkerError(problem, "too_large")
                 creator_subtitles.fetch(options, info, args.dir, settings.get("creator_subtitles"))
                 info = ydl.process_ie_result(info, download=True)
+                picture = thumbnail.fetch(ydl, info, args.dir, (RequestError, OSError))
+                if picture is not None:
+                    emit("thumbnail", path=str(picture))
         except guard.FetchRefused as exc:
             raise WorkerError(exc.message, exc.code) from exc
         except (DownloadError, ExtractorError) as exc:
