@@ -21,6 +21,7 @@ from routes.transcript_data import has_transcript, load_transcript
 from services import presets
 from services.engine.checkpoints import list_outputs
 from services.formatting import format_clock, human_bytes
+from services.podcast.identity import read_publication
 from services.stages import STAGES, get_stage
 from storage.database import db
 from storage.models import ACTIVE_STATES, FINISHED_STATES, RESUMABLE_STATES, Run, utcnow
@@ -128,7 +129,8 @@ def detail(session_id):
                            resumable=run.state in RESUMABLE_STATES,
                            settings=run_settings(run),
                            can_reselect=run.state in FINISHED_STATES and has_selection(folder),
-                           batch=current_app.extensions["batches"].store.batch_of(session_id))
+                           batch=current_app.extensions["batches"].store.batch_of(session_id),
+                           publication=read_publication(folder))
 
 
 @bp.get("/api/runs/<run_id:session_id>/insights")

@@ -58,8 +58,8 @@ def feed_items(live_server, folder_name):
             if f"/feed/episodes/{folder_name}/" in item.find("enclosure").get("url")]
 
 
-def test_the_cover_is_square_art_made_from_the_thumbnail(published):
-    _, folder, _ = published
+def test_the_cover_is_square_art_made_from_the_thumbnail(published, live_server):
+    run, folder, _ = published
     production = json.loads((folder / "production.json").read_text("utf-8"))
     metadata = json.loads((folder / "metadata.json").read_text("utf-8"))
     assert metadata["thumbnail_file"] == "thumbnail.jpg"
@@ -69,6 +69,9 @@ def test_the_cover_is_square_art_made_from_the_thumbnail(published):
     assert (folder / "cover.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     assert manifest["verdict"] in ("passed", "warnings"), manifest["findings"]
+    guid = json.loads((folder / "publication.json").read_text("utf-8"))["guid"]
+    page = requests.get(f"{live_server.url}/runs/{run['session_id']}", timeout=30).text
+    assert "In the podcast feed" in page and guid in page
 
 
 def check_embedded(path, folder, title):
@@ -170,3 +173,18 @@ def test_the_feed_lists_it_once_and_a_rerun_replaces_it_in_place(published, live
     answer = requests.get(enclosure.get("url"), headers={"Range": "bytes=0-99"}, timeout=30)
     assert answer.status_code == 206 and answer.content == (folder / "episode.m4a").read_bytes()[:100]
 
+
+
+def test_a_thumbnail_at_a_refused_address_is_left_out_and_the_run_goes_on(watch_run, media_site):
+    tag = uuid.uuid4().hex[:8]
+    (Path(media_site.folder) / f"metadata-thumb-{tag}.html").write_text(
+        "<!DOCTYPE html><html><head><title>Refused art</title>"
+        "<meta property=\"og:image\" content=\"http://169.254.169.254/latest/meta-data/x.jpg\">"
+        "</head><body><video src=\"speech.mp4\"></video></body></html>", "utf-8")
+    run = watch_run(f"{media_site.url}/metadata-thumb-{tag}.html", [1], socket=False)
+    assert run["snapshot"]["state"] == "completed", run["snapshot"]["error"]
+    assert not list(run["folder"].glob("thumbnail.*"))
+    metadata = json.loads((run["folder"] / "metadata.json").read_text("utf-8"))
+    assert metadata["thumbnail_file"] is None
+    logged = json.dumps(run["stored"])
+    assert "thumbnail could not be fetched" in logged and "169.254.169.254" in logged

@@ -16,6 +16,7 @@ from services.doctor.download import (
     check_ytdlp_extras,
     check_ytdlp_view,
 )
+from services.doctor.feed import check_feed
 from services.doctor.media import check_ffmpeg, check_model, check_speech_libraries
 from services.doctor.system import (
     check_access,
@@ -35,7 +36,7 @@ def run_checks(settings, engine=None, quick=False):
     steps += [check_ffmpeg, check_speech_libraries,
               (lambda s: check_model(s, load=not quick)), check_data_folder,
               (lambda s: check_database(engine)), check_access, check_cookies,
-              check_download_settings, check_redis]
+              check_download_settings, check_redis, check_feed]
     if not quick:
         steps.append(check_dns)
     results = []

@@ -21,6 +21,7 @@ EPISODE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:youtube-pipeline:episode
 # Podcasting 2.0's namespace for podcast:guid, a UUIDv5 of the feed URL without its scheme.
 PODCAST_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 PUB_DATES = ("published", "uploaded")
+UPLOAD_DATE = re.compile(r"[0-9]{8}")   # ASCII digits only: int() would also read "２０２４…"
 
 
 def default_episode_name(url):
@@ -112,7 +113,7 @@ def upload_moment(metadata):
     """The video's upload date from metadata.json (`upload_date` YYYYMMDD) at 12:00 UTC, or
     None."""
     text = str((metadata or {}).get("upload_date") or "")
-    if len(text) != 8 or not text.isdigit():
+    if not UPLOAD_DATE.fullmatch(text):
         return None
     try:
         return datetime(int(text[:4]), int(text[4:6]), int(text[6:]), 12, tzinfo=timezone.utc)

@@ -18,7 +18,7 @@ from services.media.cover import make_cover
 from services.media.ffmpeg import MediaError
 from services.media.subtitles import to_podcast_json, to_srt, to_vtt
 from services.media.tagging import embed_metadata
-from services.podcast.identity import record_publication
+from services.podcast.identity import UPLOAD_DATE, record_publication
 
 COVER = "cover.jpg"
 TRANSCRIPTS = ("episode.vtt", "episode.srt", "episode.transcript.json")
@@ -45,8 +45,7 @@ def _configured_cover(ctx, name):
 def tags_of(ctx, metadata):
     """The episode file's tags from the video's metadata and the feed's title."""
     upload = str(metadata.get("upload_date") or "")
-    date = f"{upload[:4]}-{upload[4:6]}-{upload[6:]}" if len(upload) == 8 and upload.isdigit() \
-        else None
+    date = f"{upload[:4]}-{upload[4:6]}-{upload[6:]}" if UPLOAD_DATE.fullmatch(upload) else None
     return {"title": metadata.get("title") or Path(ctx.episode_dir).name,
             "artist": metadata.get("uploader"),
             "album": (ctx.settings.get("feed") or {}).get("title"),

@@ -3,13 +3,13 @@
 Reads `production.json` (what Audio Production made and planned), the episode and clip audio
 and subtitles, `metadata.json`, `transcript.json` and `checkpoints.json`. Each output's
 loudness is measured again with ffmpeg's ebur128 filter, durations are probed, subtitle cues
-and chapters checked; every check becomes a finding (ok, warning, error) and the findings a
+and chapters checked, and the episode's embedded chapters and tags, cover and transcripts
+(`package_checks`); every check becomes a finding (ok, warning, error) and the findings a
 verdict: `failed` with any error, `warnings` with any warning, else `passed`. A failed verdict
 does not fail the stage: the report that says why is its result.
 """
 import hashlib
 import importlib.metadata
-import re
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +20,8 @@ from services.engine.checkpoints import CHECKPOINT_FILE, input_fingerprint, list
 from services.formatting import format_clock, human_bytes
 from services.media import loudness
 from services.media.ffmpeg import MediaError, ffmpeg_path, probe
+from services.stages.episode_package import COVER, TRANSCRIPTS
+from services.stages.package_checks import check_package, finding, parse_srt
 from services.workers.processes import ProcessFailed, process_lines
 
 OUTPUTS = ("manifest.json", "report.html")
@@ -33,47 +35,20 @@ MEDIA_SUFFIXES = {".m4a", ".mp3", ".mp4", ".wav", ".flac", ".webm", ".opus", ".o
                   ".aac", ".mov", ".m4v"}
 NOT_LISTED = {"manifest.json", "report.html", CHECKPOINT_FILE}  # rewritten after the manifest
 TEMPLATES = Path(__file__).resolve().parent.parent / "report_templates"
-SRT_TIME = re.compile(r"(\d+):(\d{2}):(\d{2})[,.](\d{3})")
 
 
 def inputs(folder):
-    """The files a report is made from: the plan, the metadata, the episode, its clips and the
-    transcript."""
+    """The files a report is made from: the plan, the metadata, the episode, its cover and
+    transcripts, its clips and the transcript."""
     clips = sorted(f"clips/{p.name}" for p in (Path(folder) / "clips").glob("*") if p.is_file())
     return ["production.json", "metadata.json", "episode.m4a", "episode.mp3", "transcript.json",
-            *clips]
+            COVER, *TRANSCRIPTS, *clips]
 
 
 def parameters(ctx):
     """What decides whether an earlier report can be reused."""
     return {"version": VERSION, "target": list(loudness.target(ctx.settings)),
             "inputs": input_fingerprint(ctx.episode_dir, *inputs(ctx.episode_dir))}
-
-
-def finding(level, check, message):
-    """One result of a check: level ok, warning or error."""
-    return {"level": level, "check": check, "message": message}
-
-
-def parse_srt(text):
-    """SRT cues as [{"start", "end", "text"}]; raises ValueError on a block it cannot read."""
-    cues = []
-    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
-        lines = block.strip().split("\n")
-        if not lines or not lines[0].strip():
-            continue
-        timing = 1 if "-->" not in lines[0] else 0
-        if len(lines) <= timing or "-->" not in lines[timing]:
-            raise ValueError(f"block {len(cues) + 1} has no timing line")
-        start_text, _, end_text = lines[timing].partition("-->")
-        start, end = SRT_TIME.search(start_text), SRT_TIME.search(end_text)
-        if not start or not end:
-            raise ValueError(f"block {len(cues) + 1} has an unreadable time: {lines[timing]!r}")
-        seconds = [int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3]) + int(m[4]) / 1000
-                   for m in (start, end)]
-        cues.append({"start": seconds[0], "end": seconds[1],
-                     "text": "\n".join(lines[timing + 1:]).strip()})
-    return cues
 
 
 def check_duration(name, real, planned):
@@ -257,7 +232,8 @@ def _measure_all(ctx, outputs, findings):
 
 
 def _check_all(ctx, production, present, goal, findings):
-    """Durations, loudness, subtitles, chapters and transcript coverage."""
+    """Durations, loudness, subtitles, chapters, what makes the episode publishable (embedded
+    chapters and tags, cover, episode transcripts) and transcript coverage."""
     for item in present:
         findings.append(check_duration(item["file"], item["duration"], item["planned"]))
         if "measured" in item:
@@ -280,6 +256,9 @@ def _check_all(ctx, production, present, goal, findings):
     episode = next((p for p in present if p["role"] == "episode"), None)
     findings.extend(check_chapters(production.get("chapters") or [],
                                    episode["duration"] if episode else None))
+    planned_length = (production.get("episode") or {}).get("planned_duration")
+    findings.extend(check_package(ctx.episode_dir, production, episode and episode["file"],
+                                  episode["duration"] if episode else planned_length))
     planned = production.get("loudness") or {}
     if planned.get("target_lufs") is not None and (
             abs(float(planned["target_lufs"]) - goal[0]) > 0.05

@@ -1,0 +1,366 @@
+"""How publishable stage 6's episode package is, over the evaluation set's audio episodes.
+
+Every audio episode of the evaluation set (bench/make_eval_set.py; cases missing are made first)
+is transcribed as the chapter benchmark does it (cached next to the audio), goes through stages
+3, 4 and 5 (their real code, in this process, with the settings of config.yaml) on a temporary
+episode folder that also holds `audio_hq.flac` (the case's audio as FLAC, as stage 1 makes it)
+and `metadata.json`, then through stage 6 twice: with the configured `production` settings and
+with an aggressive pause setting (`max_pause_seconds` 0.6, `pause_keep_seconds` 0.3) that
+shortens many pauses. One row per case and setting:
+
+1. Cue timing: the produced episode itself is decoded to 16 kHz mono and transcribed in the same
+   way (cached by its audio's hash); each cue of `episode.vtt` is matched to the heard word with
+   the same text as its first word (lowercased, punctuation stripped), nearest in time within
+   ±3 s. Median and 95th percentile of |cue start − heard word start|, the share of cues
+   matched, and the same error for the cues right after a cut (the first cue starting at or
+   after each later timeline range's start in the episode).
+2. Chapters inside the file: the count read back from the file (services.media.tagging) against
+   production.json's, and the largest |embedded start − production.json start|.
+3. Transcript bounds: the cues of `episode.vtt` and `episode.transcript.json` inside
+   [0, episode duration], in order and not overlapping.
+4. Cover: `cover.jpg`'s size (PyAV) and bytes; goal square, 1400–3000 px.
+5. Seconds: the packaging step (`episode_package.package`, timed in place) and all of stage 6.
+
+Then the totals per setting (all cues pooled; medians and min–max across cases) and the goals:
+median cue error ≤ 0.25 s, p95 ≤ 0.6 s, chapters within 0.1 s in every case, every cue inside
+the episode. `--runs N` runs stage 6 N times per setting and gives the median seconds.
+
+    .venv/bin/python bench/episode_package.py [--quick] [--only NAME ...] [--runs N] [--details]
+"""
+import argparse
+import contextlib
+import json
+import logging
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import make_eval_set  # sets up the import path of the benchmarks and the project
+from eval_set import episodes, evaluate  # noqa: E402
+from harness import Quiet, percentile  # noqa: E402
+
+from services.config.loading import load_settings  # noqa: E402
+
+QUICK = ("a01_1min_1v_2t", "a14_2min_1v_2t_slow", "a03_3min_2v_3t_pink15",
+         "a09_3min_2v_2t_dialogue_brown18")
+AGGRESSIVE = {"max_pause_seconds": 0.6, "pause_keep_seconds": 0.3}
+WINDOW = 3.0          # seconds either side of a cue's start where its first word is looked for
+GOALS = {"median": 0.25, "p95": 0.6, "chapters": 0.1}
+CACHE = make_eval_set.OUT / "_episode_package"   # transcriptions of the produced episodes
+TOLERANCE = 0.0005    # WebVTT times are whole milliseconds
+
+
+def fmt(value, digits=2):
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def normalised(word):
+    return re.sub(r"[^a-z0-9']", "", str(word).lower()).strip("'")
+
+
+def ffmpeg(*args):
+    from services.media.ffmpeg import ffmpeg_path
+
+    subprocess.run([ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+
+
+def prepare(case, settings, work):
+    """An episode folder of `case` after stages 3-5, with audio_hq.flac; (folder, seconds)."""
+    truth = json.loads((case / "truth.json").read_text())
+    transcript, _ = evaluate.transcribe(case / "audio.m4a", settings)
+    folder = evaluate.episode_folder(case, transcript, truth["duration"], work)
+    (folder / "metadata.json").write_text(json.dumps(
+        {"title": case.name.replace("_", " "), "duration": truth["duration"],
+         "uploader": "Evaluation set", "webpage_url": f"https://bench.invalid/{case.name}"}))
+    ffmpeg("-i", str(case / "audio.m4a"), "-map", "0:a:0", "-vn", "-c:a", "flac",
+           str(folder / "audio_hq.flac"))
+    times = evaluate.run_stages(folder, settings)
+    return folder, sum(times.values())
+
+
+@contextlib.contextmanager
+def package_timer(spent):
+    """Time each call of `episode_package.package` (stage 6 looks it up on every run)."""
+    from services.stages import episode_package
+
+    original = episode_package.package
+
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - started)
+    episode_package.package = timed
+    try:
+        yield
+    finally:
+        episode_package.package = original
+
+
+def run_stage6(folder, settings, runs):
+    """Stage 6 `runs` times on `folder`; (median seconds of the stage, of the packaging)."""
+    from services.engine.cancel import CancelToken
+    from services.engine.context import StageContext
+    from services.stages import get_stage
+
+    whole, packaging = [], []
+    with package_timer(packaging):
+        for _ in range(runs):
+            ctx = StageContext("bench", f"https://bench.invalid/{folder.name}", folder, settings,
+                               CancelToken(), Quiet())
+            started = time.perf_counter()
+            get_stage(6).run(ctx)
+            whole.append(time.perf_counter() - started)
+    return statistics.median(whole), statistics.median(packaging)
+
+
+def heard_words(episode, settings, cache):
+    """The produced episode's words as transcribed: [(text, start)]; seconds spent (0: cached)."""
+    wav = episode.with_name("episode-16k.wav")
+    ffmpeg("-i", str(episode), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(wav))
+    transcript, seconds = evaluate.transcribe(wav, settings, cache)
+    keep = f"transcript-{evaluate.cache_key(wav, settings['whisper'])}.json"
+    for stale in cache.glob("transcript-*.json"):   # one transcription per case and setting
+        if stale.name != keep:
+            stale.unlink()
+    wav.unlink()
+    words = [(normalised(w["word"]), float(w["start"]))
+             for s in transcript["segments"] for w in s.get("words") or []]
+    return [w for w in words if w[0]], seconds
+
+
+def cue_error(cue, heard):
+    """|cue start − start of the nearest heard word equal to its first word|, or None."""
+    first = next((normalised(t) for t in cue["text"].split() if normalised(t)), "")
+    near = [abs(start - cue["start"]) for text, start in heard
+            if text == first and abs(start - cue["start"]) <= WINDOW]
+    return min(near) if near else None
+
+
+def after_cuts(cues, production):
+    """Indices of the cues right after a cut: the first cue starting at or after each later
+    timeline range's start in the episode."""
+    offset = production["episode"].get("program_offset") or 0.0
+    found = set()
+    for _, _, out in production["timeline"][1:]:
+        index = next((i for i, c in enumerate(cues) if c["start"] >= out + offset - TOLERANCE),
+                     None)
+        if index is not None:
+            found.add(index)
+    return sorted(found)
+
+
+def bounds(cue_lists, duration):
+    """(cues inside [0, duration], cues in all, all in order and not overlapping)."""
+    inside = total = 0
+    ordered = True
+    for cues in cue_lists:
+        total += len(cues)
+        inside += sum(1 for c in cues if -TOLERANCE <= c["start"] <= c["end"] <= duration + TOLERANCE)
+        ordered = ordered and all(b["start"] >= a["start"] and b["start"] >= a["end"] - TOLERANCE
+                                  for a, b in zip(cues, cues[1:]))
+    return inside, total, ordered
+
+
+def chapter_check(episode, production):
+    """(chapters in production.json, chapters in the file, largest start difference)."""
+    from services.media.tagging import read_metadata
+
+    planned = production.get("chapters") or []
+    embedded = read_metadata(episode)["chapters"]
+    gaps = [abs(a["start"] - b["start"]) for a, b in zip(planned, embedded)]
+    return len(planned), len(embedded), max(gaps) if gaps else None
+
+
+def cover_check(folder):
+    from services.media.cover import picture_size
+
+    width, height = picture_size(folder / "cover.jpg")
+    return {"width": width, "height": height, "bytes": (folder / "cover.jpg").stat().st_size,
+            "ok": width == height and 1400 <= width <= 3000}
+
+
+def measure(folder, heard):
+    """The figures of one produced package (everything but the seconds)."""
+    from services.media.ffmpeg import probe
+    from services.media.subtitles import parse_vtt
+
+    production = json.loads((folder / "production.json").read_text())
+    episode = folder / production["episode"]["file"]
+    duration = probe(episode)["duration"]
+    cues = parse_vtt((folder / "episode.vtt").read_text())
+    podcast = [{"start": s["startTime"], "end": s["endTime"]} for s in
+               json.loads((folder / "episode.transcript.json").read_text())["segments"]]
+    errors = [cue_error(cue, heard) for cue in cues]
+    cut_cues = after_cuts(cues, production)
+    inside, total, ordered = bounds([cues, podcast], duration)
+    planned, embedded, chapter_gap = chapter_check(episode, production)
+    timeline = production["timeline"]
+    source = json.loads((folder / "analysis.json").read_text())["duration"]
+    return {"duration": duration, "cuts": max(len(timeline) - 1, 0),
+            "removed": source - sum(end - start for start, end, _ in timeline),
+            "cues": len(cues), "errors": [e for e in errors if e is not None],
+            "cut_errors": [errors[i] for i in cut_cues if errors[i] is not None],
+            "cut_cues": [(cues[i]["start"], cues[i]["text"], errors[i]) for i in cut_cues],
+            "inside": inside, "bounded": total, "ordered": ordered, "planned": planned,
+            "embedded": embedded, "chapter_gap": chapter_gap, "cover": cover_check(folder)}
+
+
+def summary(values):
+    """(median, p95) of the values, or (None, None)."""
+    return (statistics.median(values), percentile(values, 0.95)) if values else (None, None)
+
+
+def row_cells(row):
+    median, p95 = summary(row["errors"])
+    cut_median, _ = summary(row["cut_errors"])
+    cover = row["cover"]
+    return [row["case"], row["setting"], f"{row['duration'] / 60:.1f}",
+            f"{row['cuts']} / {row['removed']:.1f}", str(row["cues"]),
+            f"{100 * len(row['errors']) / max(row['cues'], 1):.0f} %", fmt(median), fmt(p95),
+            f"{len(row['cut_errors'])}/{len(row['cut_cues'])}", fmt(cut_median),
+            fmt(max(row["cut_errors"], default=None)),
+            f"{row['planned']}/{row['embedded']}", fmt(row["chapter_gap"], 3),
+            f"{100 * row['inside'] / max(row['bounded'], 1):.0f} %", "yes" if row["ordered"] else "NO",
+            f"{cover['width']}×{cover['height']} {cover['bytes'] / 1024:.0f} KB",
+            fmt(row["package_s"]), fmt(row["stage6_s"])]
+
+
+def case_table(rows):
+    print("| case | setting | episode min | cuts / s removed | cues | matched | median err s "
+          "| p95 err s | after cut matched | after cut median s | after cut max s "
+          "| chapters json/file | chapter Δ max s | cues inside | ordered | cover | package s "
+          "| stage 6 s |")
+    print("|" + "---|" * 18)
+    for row in rows:
+        print("| " + " | ".join(row_cells(row)) + " |")
+
+
+def spread(values, digits=2):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    return f"{fmt(statistics.median(values), digits)} ({fmt(min(values), digits)}–" \
+           f"{fmt(max(values), digits)})"
+
+
+def totals(rows, settings):
+    """One line per setting: all cues pooled, and medians (min–max) across its cases."""
+    print("\nTotals per setting: pooled over every cue, then median (min–max) across cases\n")
+    print("| setting | cases | cues | matched | pooled median err s | pooled p95 err s "
+          "| case median err s | case p95 err s | after cut: n, pooled median, p95, max s "
+          "| chapter Δ max s | cues inside | covers ok | package s | stage 6 s |")
+    print("|" + "---|" * 14)
+    for name in settings:
+        chosen = [r for r in rows if r["setting"] == name]
+        errors = [e for r in chosen for e in r["errors"]]
+        cut = [e for r in chosen for e in r["cut_errors"]]
+        cues = sum(r["cues"] for r in chosen)
+        median, p95 = summary(errors)
+        cut_median, cut_p95 = summary(cut)
+        print(f"| {name} | {len(chosen)} | {cues} | {100 * len(errors) / max(cues, 1):.1f} % | "
+              f"{fmt(median)} | {fmt(p95)} | {spread(summary(r['errors'])[0] for r in chosen)} | "
+              f"{spread(summary(r['errors'])[1] for r in chosen)} | {len(cut)}, {fmt(cut_median)}, "
+              f"{fmt(cut_p95)}, {fmt(max(cut, default=None))} | "
+              f"{spread((r['chapter_gap'] for r in chosen), 3)} | "
+              f"{sum(r['inside'] for r in chosen)}/{sum(r['bounded'] for r in chosen)} | "
+              f"{sum(r['cover']['ok'] for r in chosen)}/{len(chosen)} | "
+              f"{spread(r['package_s'] for r in chosen)} | {spread(r['stage6_s'] for r in chosen)} |")
+
+
+def goals(rows, settings):
+    def mark(ok):
+        return "met" if ok else "NOT MET"
+    print()
+    for name in settings:
+        chosen = [r for r in rows if r["setting"] == name]
+        median, p95 = summary([e for r in chosen for e in r["errors"]])
+        chapters = all(r["planned"] == r["embedded"] and (r["chapter_gap"] or 0.0) <= GOALS["chapters"]
+                       for r in chosen)
+        inside = all(r["inside"] == r["bounded"] and r["ordered"] for r in chosen)
+        covers = all(r["cover"]["ok"] for r in chosen)
+        print(f"Goals ({name}): median cue error ≤ {GOALS['median']} s: {fmt(median)} "
+              f"{mark(median is not None and median <= GOALS['median'])}; p95 ≤ {GOALS['p95']} s: "
+              f"{fmt(p95)} {mark(p95 is not None and p95 <= GOALS['p95'])}; chapters in the file "
+              f"within {GOALS['chapters']} s in every case: {mark(chapters)}; 100 % of cues inside "
+              f"the episode, in order: {mark(inside)}; covers square 1400–3000 px: {mark(covers)}")
+
+
+def details(rows):
+    """Each case's cues right after a cut: episode time, error, first words."""
+    for row in rows:
+        print(f"\n{row['case']} ({row['setting']}): {len(row['cut_cues'])} cue(s) after a cut")
+        for start, text, error in row["cut_cues"]:
+            print(f"  {start:8.3f} s  {'unmatched' if error is None else f'{error:.2f} s':>9}  "
+                  f"{text[:60]}")
+
+
+def one_case(case, configs, args, work):
+    """Rows of one case, one per setting."""
+    settings = next(iter(configs.values()))
+    folder, prepared = prepare(case, settings, work)
+    rows = []
+    try:
+        for name, config in configs.items():
+            stage6, package = run_stage6(folder, config, args.runs)
+            cache = CACHE / f"{case.name}-{name}"
+            episode = json.loads((folder / "production.json").read_text())["episode"]["file"]
+            heard, spent = heard_words(folder / episode, config, cache)
+            rows.append({"case": case.name, "setting": name, "stage6_s": stage6,
+                         "package_s": package, **measure(folder, heard)})
+            print(f"{case.name} {name}: stages 3–5 {prepared:.1f} s, stage 6 {stage6:.1f} s, "
+                  f"episode {'transcribed in ' + format(spent, '.1f') + ' s' if spent else 'transcript cached'}",
+                  flush=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=f"{len(QUICK)} short cases")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="just these cases")
+    parser.add_argument("--runs", type=int, default=1, help="stage 6 N times per setting (seconds)")
+    parser.add_argument("--details", action="store_true", help="list the cues after each cut")
+    args = parser.parse_args()
+    logging.getLogger("pipeline").setLevel(logging.ERROR)
+    logging.getLogger("ffmpeg").setLevel(logging.ERROR)
+    started = time.monotonic()
+    audio = [s["name"] for s in episodes.every_spec() if s["kind"] == "audio"]
+    names = list(args.only or (QUICK if args.quick else audio))
+    present = make_eval_set.generate(names)
+    cases = [present[n] for n in names if n in present and (present[n] / "audio.m4a").is_file()]
+    if not cases:
+        print("no audio cases in the evaluation set")
+        return
+    work = make_eval_set.OUT / "_runs"
+    work.mkdir(parents=True, exist_ok=True)
+    data = Path(tempfile.mkdtemp(prefix="episode-package-", dir=work))
+    base = load_settings(overrides={"data_dir": str(data)})
+    production = base.get("production") or {}
+    configs = {f"configured {production.get('max_pause_seconds')}/{production.get('pause_keep_seconds')}": base,
+               f"aggressive {AGGRESSIVE['max_pause_seconds']}/{AGGRESSIVE['pause_keep_seconds']}":
+               load_settings(overrides={"data_dir": str(data), "production": AGGRESSIVE})}
+    rows = []
+    try:
+        for case in cases:
+            rows.extend(one_case(case, configs, args, work))
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    print(f"\n{len(cases)} cases × {len(configs)} settings in {time.monotonic() - started:.0f} s "
+          f"(settings: max_pause_seconds/pause_keep_seconds)\n")
+    case_table(rows)
+    totals(rows, configs)
+    goals(rows, configs)
+    if args.details:
+        details(rows)
+
+
+if __name__ == "__main__":
+    main()
