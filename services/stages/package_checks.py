@@ -178,7 +178,7 @@ def check_transcripts(folder, duration, noted=None):
     """episode.vtt, .srt and .transcript.json: each there and readable, every cue inside the
     episode and in order, the same number of cues in each; a warning for `-->` in VTT cue text.
     `noted` is production.json's "transcripts" (None: the episode predates them)."""
-    folder = Path(folder)
+    folder, noted = Path(folder), noted if isinstance(noted, dict) else None
     missing = [name for name in TRANSCRIPTS if not (folder / name).is_file()]
     if len(missing) == len(TRANSCRIPTS) and not noted:
         return [finding("warning", "episode transcripts", f"there are no episode transcripts "
