@@ -212,6 +212,14 @@ def test_the_dashboard_offers_the_presets_with_their_stages(client):
     assert 'name="opt_clip_count"' in page
 
 
+def test_the_dashboard_starts_with_the_full_episode_preset(client):
+    page = client.get("/").get_data(as_text=True)
+    chosen = re.findall(r'<option value="([^"]+)" data-stages="[^"]*"\s*selected>', page)
+    assert chosen == ["Full episode"]
+    ticked = re.findall(r'name="selected_stages" value="(\d)"\s*checked', page)
+    assert ticked == [str(number) for number in range(1, 8)]
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(st.sampled_from([f.name for f in presets.FIELDS] + ["stages", "name"]),
                        st.one_of(st.none(), st.booleans(), st.integers(min_value=-2 ** 80, max_value=2 ** 80),
