@@ -129,6 +129,8 @@ def test_a_chapter_moved_renamed_or_missing_is_an_error(package):
     (chapters,) = by_check(check_package(package, production([]), "episode.m4a",
                                          LENGTH))["embedded chapters"]
     assert chapters == {"level": "ok", "check": "embedded chapters", "message": "no chapters"}
+    assert levels(check_package(package, production([{"start": "soon"}]), "episode.m4a",
+                                LENGTH), "embedded chapters") == ["error"]
 
 
 def test_missing_tags_and_an_unembedded_cover_are_warnings(made, package):
@@ -169,8 +171,6 @@ def test_a_cue_past_the_end_or_out_of_order_is_an_error(package):
     write_transcripts(package, backwards)
     first, _ = transcript_finding(package)
     assert first["level"] == "error" and "cue 2 starts before the cue before it" in first["message"]
-    (package / "episode.srt").write_text(to_srt([{"start": 5.0, "end": 4.0, "text": "x"}]),
-                                         encoding="utf-8")
     write_transcripts(package, CUES)
     (package / "episode.srt").write_text(to_srt([*CUES, {"start": 5.0, "end": 4.0, "text": "x"}]),
                                          encoding="utf-8")
@@ -178,6 +178,12 @@ def test_a_cue_past_the_end_or_out_of_order_is_an_error(package):
     assert first["level"] == "error"
     assert "episode.srt: cue 5 ends before it starts" in first["message"]
     assert "the number of cues differs: episode.vtt 4, episode.srt 5" in first["message"]
+    write_transcripts(package, CUES)
+    vtt = (package / "episode.vtt").read_text(encoding="utf-8")
+    (package / "episode.vtt").write_text(vtt.replace("00:00:06.000 --> 00:00:09.000",
+                                                     "00:00:09.000 --> 00:00:06.000"))
+    first, _ = transcript_finding(package)
+    assert first["level"] == "error" and first["message"] == "episode.vtt: cue 3 ends before it starts"
 
 
 def test_unreadable_or_missing_transcripts_are_errors(package):
@@ -217,7 +223,7 @@ def test_an_episode_made_before_the_package_gives_warnings_only(made, tmp_path):
     found = check_package(folder, older, "episode.m4a", LENGTH)
     assert {item["check"] for item in found} == CHECKS
     assert [item["level"] for item in found] == ["warning"] * 4, found
-    assert all("run Audio Production (stage 6) again" in item["message"] for item in found)
+    assert all("run Audio Production again" in item["message"] for item in found)
     # and with the new files but production.json as before them
     write_transcripts(folder, CUES)
     shutil.copy(made / "cover.jpg", folder / "cover.jpg")

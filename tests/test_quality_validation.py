@@ -18,7 +18,10 @@ from scipy.signal import lfilter
 
 from services.engine.cancel import Cancelled, CancelToken
 from services.engine.context import StageContext
-from services.media.subtitles import to_srt
+from services.media.cover import make_cover
+from services.media.subtitles import to_podcast_json, to_srt, to_vtt
+from services.media.tagging import embed_metadata
+from services.media.timeline import episode_cues
 from services.stages import quality_packaging
 from tests.conftest import QuietReporter
 from tests.media_support import child_processes, ffmpeg
@@ -46,6 +49,25 @@ def encode(source, target, *, start=None, end=None, gain_db=0.0):
                     "-i", str(source), "-af", chain, *ENCODE, str(target)], check=True)
 
 
+def package_episode(folder, transcript, summary, duration):
+    """What stage 6 adds to episode.m4a: cover, embedded chapters and tags, transcripts."""
+    cancel = CancelToken()
+    cover = make_cover(folder / "cover.jpg", cancel, title="Three topics")
+    tags = {"title": "Three topics", "album": "YouTube Pipeline episodes"}
+    chapters = [{"start": c["start"], "title": c["title"]} for c in summary["chapters"]]
+    chapters[0]["start"] = 0.0
+    embed_metadata(folder / "episode.m4a", folder / "episode.m4a", cancel, tags=tags,
+                   chapters=chapters, cover=folder / "cover.jpg")
+    cues = episode_cues(transcript["segments"], [[0.0, duration, 0.0]], "full", 0.0, duration)
+    (folder / "episode.vtt").write_text(to_vtt(cues), encoding="utf-8")
+    (folder / "episode.srt").write_text(to_srt(cues), encoding="utf-8")
+    (folder / "episode.transcript.json").write_text(to_podcast_json(cues, "en"), encoding="utf-8")
+    return {"chapters": chapters, "cover": {"file": "cover.jpg", "width": cover["width"], "height": cover["height"],
+                      "from": "title card"}, "tags": tags,
+            "transcripts": {"files": ["episode.vtt", "episode.srt", "episode.transcript.json"],
+                            "language": "en", "cues": len(cues)}}
+
+
 def make_production(folder):
     """episode.m4a, clips/NN.m4a + .srt and production.json, from stages 1–5's outputs."""
     read = lambda name: json.loads((folder / name).read_text(encoding="utf-8"))  # noqa: E731
@@ -54,6 +76,7 @@ def make_production(folder):
     source = folder / "audio_hq.flac"
     duration = float(metadata["duration"])
     encode(source, folder / "episode.m4a")
+    package = package_episode(folder, transcript, summary, duration)
     clips = []
     for number, segment in enumerate(segments, start=1):
         start, end = segment["start"], segment["end"]
@@ -73,6 +96,7 @@ def make_production(folder):
         "loudness": {"target_lufs": -16.0, "target_tp": -1.5, "method": "loudnorm-linear",
                      "input": {"i": -21.2, "tp": -1.2, "lra": 2.8}},
         "branding": {"intro": None, "outro": None, "music_bed": None, "music_level_db": -20},
+        **package,
     }
     (folder / "production.json").write_text(json.dumps(production, indent=2), encoding="utf-8")
 

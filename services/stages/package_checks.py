@@ -5,6 +5,9 @@ Each check gives findings ({"level", "check", "message"}, level ok, warning or e
 rest of stage 7. An episode folder made before stage 6 embedded chapters and tags and wrote the
 cover and transcripts has none of them, nor their keys in production.json: what it lacks is a
 warning (running Audio Production again adds it), not an error.
+
+A WebVTT transcript is read by its timing lines, one cue each, as a player reads the file (a
+subtitle reader that joins repeated captions or drops odd cues would hide what is wrong).
 """
 import json
 import re
@@ -12,18 +15,17 @@ from pathlib import Path
 
 from services.media.cover import MAX_SIZE, MIN_SIZE, picture_size
 from services.media.ffmpeg import MediaError
-from services.media.subtitles import parse_vtt
 from services.media.tagging import prepare_chapters, read_metadata
 from services.stages.episode_package import COVER, TRANSCRIPTS
 
 CHAPTER_TOLERANCE = 0.1      # seconds an embedded chapter may start from its planned time
 CUE_TOLERANCE = 0.1          # seconds a transcript cue may run past the end of the episode
 PACKAGE_KEYS = ("cover", "tags", "transcripts")   # what production.json notes of the package
-OLDER = "made before this was part of an episode: run Audio Production (stage 6) again to add it"
+OLDER = "the episode was made before stage 6 added this: run Audio Production again to add it"
 SHOWN_PROBLEMS = 5
 SRT_TIME = re.compile(r"(\d+):(\d{2}):(\d{2})[,.](\d{3})")
-VTT_TIMING = re.compile(r"^\s*(?:\d+:)?\d{1,2}:\d{1,2}(?:[.,]\d{1,3})?\s*-->\s*"
-                        r"(?:\d+:)?\d{1,2}:\d{1,2}(?:[.,]\d{1,3})?(?:\s.*)?$")
+VTT_STAMP = r"(?:(\d+):)?(\d{2}):(\d{2})\.(\d{3})"
+VTT_TIMING = re.compile(rf"^{VTT_STAMP}[ \t]+-->[ \t]+{VTT_STAMP}(?:[ \t].*)?$")
 
 
 def finding(level, check, message):
@@ -67,8 +69,11 @@ def check_embedded_chapters(name, planned, embedded, duration, older=False):
         return finding("ok", "embedded chapters", "no chapters")
     if not embedded and older:
         return finding("warning", "embedded chapters", f"{name} carries no chapters; {OLDER}")
-    expected = [[start / 1000, title] for start, _, title
-                in prepare_chapters(planned, duration if duration else 1e9)]
+    try:
+        expected = [[start / 1000, title] for start, _, title
+                    in prepare_chapters(planned, duration if duration else 1e9)]
+    except (AttributeError, TypeError, ValueError):
+        return finding("error", "embedded chapters", "production.json's chapters cannot be read")
     if expected and str(name).lower().endswith(".m4a"):
         expected[0][0] = 0.0
     problem = None
@@ -138,23 +143,34 @@ def _podcast_json_cues(text):
     return cues
 
 
+def _vtt_cues(text):
+    """The cues of WebVTT text, one for each timing line (cue text is not read); a line holding
+    `-->` that is not a timing line is cue text a player may take for one. Returns (cues, such
+    lines); ValueError without the WEBVTT header."""
+    lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if not re.match(r"WEBVTT(?:[ \t]|$)", lines[0]):
+        raise ValueError("it does not start with WEBVTT")
+    cues, arrows = [], []
+    for line in lines:
+        timing = VTT_TIMING.match(line)
+        if timing:
+            stamps = [int(h or 0) * 3600 + int(m) * 60 + int(sec) + int(ms) / 1000
+                      for h, m, sec, ms in (timing.groups()[:4], timing.groups()[4:])]
+            cues.append({"start": stamps[0], "end": stamps[1]})
+        elif "-->" in line:
+            arrows.append(line)
+    return cues, arrows
+
+
 def _read_transcript(path):
-    """(cues, number of cues in the file, lines of cue text holding `-->`) of one transcript.
-    A WebVTT file's cues are counted by their timing lines: reading it joins cues that repeat
-    the one before (rolling captions)."""
+    """(cues, lines of cue text holding `-->`) of one episode transcript; ValueError (or
+    OSError, UnicodeDecodeError) when it cannot be read."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".srt":
-        cues = parse_srt(text)
-        return cues, len(cues), []
+        return parse_srt(text), []
     if path.suffix == ".json":
-        cues = _podcast_json_cues(text)
-        return cues, len(cues), []
-    lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if not lines[0].startswith("WEBVTT"):
-        raise ValueError("it does not start with WEBVTT")
-    timings = [line for line in lines if VTT_TIMING.match(line)]
-    arrows = [line for line in lines if "-->" in line and not VTT_TIMING.match(line)]
-    return parse_vtt(text), len(timings), arrows
+        return _podcast_json_cues(text), []
+    return _vtt_cues(text)
 
 
 def cue_problems(cues, duration):
@@ -164,8 +180,9 @@ def cue_problems(cues, duration):
     for number, cue in enumerate(cues, start=1):
         start, end = cue["start"], cue["end"]
         if start < 0 or (duration is not None and end > duration + CUE_TOLERANCE):
+            episode = f"0–{duration:.2f} s" if duration is not None else "from 0 s"
             problems.append(f"cue {number} ({start:.2f}–{end:.2f} s) is outside the episode "
-                            f"(0–{duration or 0:.2f} s)")
+                            f"({episode})")
         if end < start:
             problems.append(f"cue {number} ends before it starts")
         if start < previous:
@@ -187,10 +204,11 @@ def check_transcripts(folder, duration, noted=None):
     counts, found = {}, []
     for name in (n for n in TRANSCRIPTS if n not in missing):
         try:
-            cues, counts[name], arrows = _read_transcript(folder / name)
+            cues, arrows = _read_transcript(folder / name)
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             problems.append(f"{name} cannot be read: {exc}")
             continue
+        counts[name] = len(cues)
         problems += [f"{name}: {problem}" for problem in cue_problems(cues, duration)]
         if arrows:
             found.append(finding("warning", "episode transcripts", f"{name}: {len(arrows)} cue "
