@@ -115,6 +115,8 @@ def feed_episodes(limit=None):
         if len(found) >= limit * 2:
             break
     found.sort(key=lambda episode: episode["published"], reverse=True)
+    guids = set()   # one item per guid, whatever was copied between folders by hand
+    found = [e for e in found if e["guid"] not in guids and not guids.add(e["guid"])]
     return found[:limit]
 
 

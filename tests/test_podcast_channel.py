@@ -43,6 +43,11 @@ def test_the_publication_record_is_written_once_and_moved_only_on_purpose(tmp_pa
     moved = identity.republish(tmp_path)
     assert moved["guid"] == first["guid"] and moved["published_at"] >= first["published_at"]
     assert identity.republish(tmp_path / "nothing") is None
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / identity.PUBLICATION_FILE).write_bytes((tmp_path / identity.PUBLICATION_FILE).read_bytes())
+    assert identity.read_publication(copy) == {}       # another folder's identity
+    assert identity.record_publication(copy, URL)["guid"] != first["guid"]
     for broken in ("not json", "[]", '{"guid": 5}', '{"guid": "g", "published_at": "soon"}'):
         (tmp_path / identity.PUBLICATION_FILE).write_text(broken)
         assert identity.read_publication(tmp_path) == {}

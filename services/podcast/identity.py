@@ -67,8 +67,8 @@ def parse_moment(value):
 
 
 def read_publication(folder):
-    """The folder's publication record {guid, published_at, source_url}, or {} when absent or
-    unreadable."""
+    """The folder's publication record {guid, folder, published_at, source_url}, or {} when
+    absent, unreadable, or written for a folder of another name (a copy)."""
     try:
         record = json.loads((Path(folder) / PUBLICATION_FILE).read_text("utf-8"))
     except (OSError, ValueError):
@@ -77,6 +77,8 @@ def read_publication(folder):
         return {}
     if parse_moment(record.get("published_at")) is None:
         return {}
+    if record.get("folder", Path(folder).name) != Path(folder).name:
+        return {}   # copied from another episode's folder: that episode's identity, not this one's
     return record
 
 
@@ -94,7 +96,8 @@ def record_publication(folder, source_url):
     record = read_publication(folder)
     if record:
         return record
-    return _write(folder, {"guid": episode_guid(source_url, Path(folder).name),
+    name = Path(folder).name
+    return _write(folder, {"guid": episode_guid(source_url, name), "folder": name,
                            "published_at": _now().isoformat(), "source_url": source_url})
 
 
