@@ -1,41 +1,35 @@
 """How publishable stage 6's episode package is, over the evaluation set's audio episodes.
 
-Every audio episode of the evaluation set (bench/make_eval_set.py; cases missing are made first)
-is transcribed as the chapter benchmark does it (cached next to the audio), goes through stages
-3, 4 and 5 (their real code, in this process, with the settings of config.yaml) on a temporary
-episode folder that also holds `audio_hq.flac` (the case's audio as FLAC, as stage 1 makes it)
-and `metadata.json`, then through stage 6 twice: with the configured `production` settings and
-with an aggressive pause setting (`max_pause_seconds` 0.3, the least the configuration allows,
-`pause_keep_seconds` 0.15; `--aggressive MAX KEEP` sets others). Stage 6 finds pauses in stage
-3's speech map, whose segments are padded, so the gaps between sentences of these episodes are
-mostly 0.15-0.45 s and only the aggressive setting cuts many of them. One row per case and
-setting:
+Each audio episode (bench/make_eval_set.py; missing ones are made first), transcribed as
+bench/chapters.py does it (cached), goes through stages 3-5 (real code, in this process, settings
+of config.yaml) in a folder that also holds `audio_hq.flac` and `metadata.json`, then through
+stage 6 twice: the configured `production` settings, and `max_pause_seconds` 0.3 (the least
+allowed) with `pause_keep_seconds` 0.15 (`--aggressive MAX KEEP`). Stage 3's speech segments are
+padded, so most gaps between these episodes' sentences are 0.15-0.45 s and only the aggressive
+setting cuts many. One row per case and setting:
 
-1. Cue timing: the produced episode itself is decoded to 16 kHz mono and transcribed in the same
-   way (cached by its audio's hash); each cue of `episode.vtt` is matched to the heard word with
-   the same text as its first word (lowercased, punctuation and apostrophes stripped), nearest
-   in time within ±3 s, among those followed (within two words) by the cue's second word, so
-   that a first word heard differently is not matched to another "the" a second away. Median
-   and 95th percentile of |cue start − heard word start|, the share of cues matched, the p95
-   by the first word alone (without the second word's check), and the same error for the cues
-   right after a cut (the first cue starting at or after each later timeline range's start in
-   the episode).
-2. Chapters inside the file: the count read back from the file (services.media.tagging) against
-   production.json's, and the largest |embedded start − production.json start|.
-3. Transcript bounds: the cues of `episode.vtt` and `episode.transcript.json` inside
-   [0, episode duration], in order and not overlapping.
+1. Cue timing: the episode itself, decoded to 16 kHz mono, is transcribed the same way (cached
+   by its audio's hash); each cue of `episode.vtt` is matched to the heard word equal to its
+   first word (lowercase, no punctuation), nearest within ±3 s, among those followed within two
+   words by the cue's second word (so a first word heard differently does not match another
+   "the" a second away). Median and p95 of |cue start − heard start|, the share matched, the
+   p95 by the first word alone, and the error of the first cue at or after each cut. Range
+   drift: one second from the middle of each kept source range, found in the episode by
+   cross-correlation; the largest |where it is − where the timeline puts it|.
+2. Chapters read back from the file: count, and largest |start − production.json's|.
+3. Cues of `episode.vtt` and `episode.transcript.json` inside [0, episode duration], in order,
+   not overlapping.
 4. Cover: `cover.jpg`'s size (PyAV) and bytes; goal square, 1400–3000 px.
-5. Seconds: the packaging step (`episode_package.package`, timed in place) and all of stage 6.
+5. Seconds of the packaging step (`episode_package.package`) and of all of stage 6 (`--runs N`:
+   the median of N).
 
-Then the totals per setting (all cues pooled; medians and min–max across cases) and the goals:
-median cue error ≤ 0.25 s, p95 ≤ 0.6 s, chapters within 0.1 s in every case, every cue inside
-the episode. `--runs N` runs stage 6 N times per setting and gives the median seconds.
+Then totals per setting (cues pooled; median and min–max across cases) and the goals: median cue
+error ≤ 0.25 s, p95 ≤ 0.6 s, chapters within 0.1 s in every case, every cue inside the episode.
 
     .venv/bin/python bench/episode_package.py [--quick] [--only NAME ...] [--runs N] [--details]
                                               [--aggressive MAX KEEP]
 """
 import argparse
-import contextlib
 import json
 import logging
 import re
@@ -70,9 +64,11 @@ def normalised(word):
 
 
 def ffmpeg(*args):
+    """Run ffmpeg; its standard output."""
     from services.media.ffmpeg import ffmpeg_path
 
-    subprocess.run([ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+    return subprocess.run([ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-y", *args],
+                          check=True, capture_output=True).stdout
 
 
 def prepare(case, settings, work):
@@ -89,34 +85,24 @@ def prepare(case, settings, work):
     return folder, sum(times.values())
 
 
-@contextlib.contextmanager
-def package_timer(spent):
-    """Time each call of `episode_package.package` (stage 6 looks it up on every run)."""
-    from services.stages import episode_package
+def run_stage6(folder, settings, runs):
+    """Stage 6 `runs` times on `folder`; (median seconds of the stage, of the packaging step,
+    timed by wrapping `episode_package.package`, which stage 6 looks up on every run)."""
+    from unittest import mock
 
-    original = episode_package.package
+    from services.engine.cancel import CancelToken
+    from services.engine.context import StageContext
+    from services.stages import episode_package, get_stage
+
+    whole, packaging, original = [], [], episode_package.package
 
     def timed(*args, **kwargs):
         started = time.perf_counter()
         try:
             return original(*args, **kwargs)
         finally:
-            spent.append(time.perf_counter() - started)
-    episode_package.package = timed
-    try:
-        yield
-    finally:
-        episode_package.package = original
-
-
-def run_stage6(folder, settings, runs):
-    """Stage 6 `runs` times on `folder`; (median seconds of the stage, of the packaging)."""
-    from services.engine.cancel import CancelToken
-    from services.engine.context import StageContext
-    from services.stages import get_stage
-
-    whole, packaging = [], []
-    with package_timer(packaging):
+            packaging.append(time.perf_counter() - started)
+    with mock.patch.object(episode_package, "package", timed):
         for _ in range(runs):
             ctx = StageContext("bench", f"https://bench.invalid/{folder.name}", folder, settings,
                                CancelToken(), Quiet())
@@ -131,10 +117,9 @@ def heard_words(episode, settings, cache):
     wav = episode.with_name("episode-16k.wav")
     ffmpeg("-i", str(episode), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(wav))
     transcript, seconds = evaluate.transcribe(wav, settings, cache)
-    keep = f"transcript-{evaluate.cache_key(wav, settings['whisper'])}.json"
-    for stale in cache.glob("transcript-*.json"):   # one transcription per case and setting
-        if stale.name != keep:
-            stale.unlink()
+    keep = cache / f"transcript-{evaluate.cache_key(wav, settings['whisper'])}.json"
+    for stale in set(cache.glob("transcript-*.json")) - {keep}:   # one per case and setting
+        stale.unlink()
     wav.unlink()
     words = [(normalised(w["word"]), float(w["start"]))
              for s in transcript["segments"] for w in s.get("words") or []]
@@ -156,30 +141,47 @@ def cue_error(cue, heard, confirm=True):
     return min(near) if near else None
 
 
+def range_drift(folder, production, rate=16000):
+    """Largest |where one second from the middle of each kept source range is heard in the
+    episode − where the timeline puts it| (normalised cross-correlation within ±0.5 s)."""
+    import numpy as np
+
+    def pcm(path):
+        raw = ffmpeg("-i", str(path), "-ac", "1", "-ar", str(rate), "-f", "s16le", "-")
+        return np.frombuffer(raw, np.int16).astype(np.float64)
+    source, episode = pcm(folder / "audio_hq.flac"), pcm(folder / production["episode"]["file"])
+    offset, worst = production["episode"].get("program_offset") or 0.0, None
+    for start, end, out in production["timeline"]:
+        middle = (start + end) / 2 - 0.5
+        snip = source[int(middle * rate):int((middle + 1) * rate)]
+        low = max(int((out + offset + middle - start - 0.5) * rate), 0)
+        seg = episode[low:low + 2 * rate]
+        if end - start < 1.5 or len(seg) <= len(snip) or not snip.any():
+            continue
+        size = 1 << (len(seg) + len(snip)).bit_length()
+        full = np.fft.irfft(np.fft.rfft(seg, size) * np.conj(np.fft.rfft(snip, size)), size)
+        energy = np.sqrt(np.convolve(seg ** 2, np.ones(len(snip)), "valid")) + 1e-9
+        found = (low + int(np.argmax(full[:len(energy)] / energy))) / rate
+        drift = abs(found - (out + offset + middle - start))
+        worst = drift if worst is None else max(worst, drift)
+    return worst
+
+
 def after_cuts(cues, production):
     """Indices of the cues right after a cut: the first cue starting at or after each later
     timeline range's start in the episode."""
     offset = production["episode"].get("program_offset") or 0.0
-    found = set()
-    for _, _, out in production["timeline"][1:]:
-        index = next((i for i, c in enumerate(cues) if c["start"] >= out + offset - TOLERANCE),
-                     None)
-        if index is not None:
-            found.add(index)
-    return sorted(found)
+    found = {next((i for i, c in enumerate(cues) if c["start"] >= out + offset - TOLERANCE), None)
+             for _, _, out in production["timeline"][1:]}
+    return sorted(found - {None})
 
 
 def bounds(cue_lists, duration):
     """(cues inside [0, duration], cues in all, all in order and not overlapping)."""
-    inside = total = 0
-    ordered = True
-    for cues in cue_lists:
-        total += len(cues)
-        inside += sum(1 for c in cues
-                      if -TOLERANCE <= c["start"] <= c["end"] <= duration + TOLERANCE)
-        ordered = ordered and all(b["start"] >= a["start"] and b["start"] >= a["end"] - TOLERANCE
-                                  for a, b in zip(cues, cues[1:]))
-    return inside, total, ordered
+    every = [cue for cues in cue_lists for cue in cues]
+    inside = sum(-TOLERANCE <= c["start"] <= c["end"] <= duration + TOLERANCE for c in every)
+    return inside, len(every), all(b["start"] >= a["end"] - TOLERANCE and b["start"] >= a["start"]
+                                   for cues in cue_lists for a, b in zip(cues, cues[1:]))
 
 
 def chapter_check(episode, production):
@@ -224,7 +226,8 @@ def measure(folder, heard):
             "cut_errors": [errors[i] for i in cut_cues if errors[i] is not None],
             "cut_cues": [(cues[i]["start"], cues[i]["text"], errors[i]) for i in cut_cues],
             "inside": inside, "bounded": total, "ordered": ordered, "planned": planned,
-            "embedded": embedded, "chapter_gap": chapter_gap, "cover": cover_check(folder)}
+            "embedded": embedded, "chapter_gap": chapter_gap, "cover": cover_check(folder),
+            "drift": range_drift(folder, production)}
 
 
 def summary(values):
@@ -241,7 +244,7 @@ def row_cells(row):
             f"{100 * len(row['errors']) / max(row['cues'], 1):.0f} %", fmt(median), fmt(p95),
             fmt(summary(row["loose"])[1]),
             f"{len(row['cut_errors'])}/{len(row['cut_cues'])}", fmt(cut_median),
-            fmt(max(row["cut_errors"], default=None)),
+            fmt(max(row["cut_errors"], default=None)), fmt(row["drift"], 3),
             f"{row['planned']}/{row['embedded']}", fmt(row["chapter_gap"], 3),
             f"{100 * row['inside'] / max(row['bounded'], 1):.0f} %",
             "yes" if row["ordered"] else "NO",
@@ -251,12 +254,13 @@ def row_cells(row):
 
 CASE_COLUMNS = ("case", "setting", "episode min", "cuts / s removed", "cues", "matched",
                 "median err s", "p95 err s", "p95 first word only", "after cut matched",
-                "after cut median s", "after cut max s", "chapters json/file", "chapter Δ max s",
-                "cues inside", "ordered", "cover", "package s", "stage 6 s")
-TOTAL_COLUMNS = ("setting", "cases", "cues", "matched", "pooled median err s", "pooled p95 err s",
-                 "p95 first word only", "case median err s", "case p95 err s",
-                 "after cut: n, median, p95, max s", "chapter Δ max s", "cues inside",
-                 "covers ok", "package s", "stage 6 s")
+                "after cut median s", "after cut max s", "range drift max s",
+                "chapters json/file", "chapter Δ max s", "cues inside", "ordered", "cover",
+                "package s", "stage 6 s")
+TOTAL_COLUMNS = ("setting", "cases", "cues", "matched", "pooled median err s",
+                 "pooled p95 err s", "p95 first word only", "case median err s", "case p95 err s",
+                 "after cut: n, median, p95, max s", "range drift max s", "chapter Δ max s",
+                 "cues inside", "covers ok", "package s", "stage 6 s")
 
 
 def table(columns, lines):
@@ -268,10 +272,8 @@ def table(columns, lines):
 
 def spread(values, digits=2):
     values = [v for v in values if v is not None]
-    if not values:
-        return "–"
     return f"{fmt(statistics.median(values), digits)} ({fmt(min(values), digits)}–" \
-           f"{fmt(max(values), digits)})"
+           f"{fmt(max(values), digits)})" if values else "–"
 
 
 def pooled(rows, key):
@@ -289,6 +291,7 @@ def total_cells(name, chosen):
             spread(summary(r["errors"])[0] for r in chosen),
             spread(summary(r["errors"])[1] for r in chosen),
             f"{len(cut)}, {fmt(cut_median)}, {fmt(cut_p95)}, {fmt(max(cut, default=None))}",
+            fmt(max((r["drift"] for r in chosen if r["drift"] is not None), default=None), 3),
             spread((r["chapter_gap"] for r in chosen), 3),
             f"{sum(r['inside'] for r in chosen)}/{sum(r['bounded'] for r in chosen)}",
             f"{sum(r['cover']['ok'] for r in chosen)}/{len(chosen)}",
@@ -296,23 +299,23 @@ def total_cells(name, chosen):
 
 
 def goals(rows, settings):
-    def mark(ok):
-        return "met" if ok else "NOT MET"
     print()
     for name in settings:
         chosen = [r for r in rows if r["setting"] == name]
         median, p95 = summary(pooled(chosen, "errors"))
-        loose = summary(pooled(chosen, "loose"))[1]
-        chapters = all(r["planned"] == r["embedded"]
-                       and (r["chapter_gap"] or 0.0) <= GOALS["chapters"] for r in chosen)
-        inside = all(r["inside"] == r["bounded"] and r["ordered"] for r in chosen)
-        covers = all(r["cover"]["ok"] for r in chosen)
-        print(f"Goals ({name}): median cue error ≤ {GOALS['median']} s: {fmt(median)} "
-              f"{mark(median is not None and median <= GOALS['median'])}; p95 ≤ {GOALS['p95']} s: "
-              f"{fmt(p95)} {mark(p95 is not None and p95 <= GOALS['p95'])} (first word only: "
-              f"{fmt(loose)}); chapters in the file "
-              f"within {GOALS['chapters']} s in every case: {mark(chapters)}; 100 % of cues inside "
-              f"the episode, in order: {mark(inside)}; covers square 1400–3000 px: {mark(covers)}")
+        checks = [(f"median cue error ≤ {GOALS['median']} s: {fmt(median)}",
+                   median is not None and median <= GOALS["median"]),
+                  (f"p95 ≤ {GOALS['p95']} s: {fmt(p95)} (first word only "
+                   f"{fmt(summary(pooled(chosen, 'loose'))[1])})",
+                   p95 is not None and p95 <= GOALS["p95"]),
+                  (f"chapters in the file within {GOALS['chapters']} s in every case",
+                   all(r["planned"] == r["embedded"] and (r["chapter_gap"] or 0) <= GOALS["chapters"]
+                       for r in chosen)),
+                  ("100 % of cues inside the episode, in order",
+                   all(r["inside"] == r["bounded"] and r["ordered"] for r in chosen)),
+                  ("covers square 1400–3000 px", all(r["cover"]["ok"] for r in chosen))]
+        print(f"Goals ({name}): " + "; ".join(f"{text} → {'met' if ok else 'NOT MET'}"
+                                             for text, ok in checks))
 
 
 def details(rows):
@@ -353,11 +356,11 @@ def main():
     parser.add_argument("--runs", type=int, default=1, help="stage 6 N times per setting (seconds)")
     parser.add_argument("--details", action="store_true", help="list the cues after each cut")
     parser.add_argument("--aggressive", nargs=2, type=float, metavar=("MAX", "KEEP"),
-                        default=AGGRESSIVE, help="the second setting's max_pause_seconds and "
-                        "pause_keep_seconds (default: %(default)s)")
+                        default=AGGRESSIVE, help="the second setting's pause seconds")
     args = parser.parse_args()
     logging.getLogger("pipeline").setLevel(logging.ERROR)
     logging.getLogger("ffmpeg").setLevel(logging.ERROR)
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)
     started = time.monotonic()
     audio = [s["name"] for s in episodes.every_spec() if s["kind"] == "audio"]
     names = list(args.only or (QUICK if args.quick else audio))
@@ -369,14 +372,12 @@ def main():
     work = make_eval_set.OUT / "_runs"
     work.mkdir(parents=True, exist_ok=True)
     data = Path(tempfile.mkdtemp(prefix="episode-package-", dir=work))
-    base = load_settings(overrides={"data_dir": str(data)})
-    production = base.get("production") or {}
-    cut, keep = args.aggressive
-    configs = {f"configured {production.get('max_pause_seconds')}/"
-               f"{production.get('pause_keep_seconds')}": base,
-               f"aggressive {cut:g}/{keep:g}": load_settings(overrides={
-                   "data_dir": str(data),
-                   "production": {"max_pause_seconds": cut, "pause_keep_seconds": keep}})}
+    base, (cut, keep) = load_settings(overrides={"data_dir": str(data)}), args.aggressive
+    pauses = {k: base["production"][k] for k in ("max_pause_seconds", "pause_keep_seconds")}
+    harder = {"data_dir": str(data),
+              "production": {"max_pause_seconds": cut, "pause_keep_seconds": keep}}
+    configs = {"configured {max_pause_seconds:g}/{pause_keep_seconds:g}".format(**pauses): base,
+               f"aggressive {cut:g}/{keep:g}": load_settings(overrides=harder)}
     rows = []
     try:
         for case in cases:
@@ -384,7 +385,7 @@ def main():
     finally:
         shutil.rmtree(data, ignore_errors=True)
     print(f"\n{len(cases)} cases × {len(configs)} settings in {time.monotonic() - started:.0f} s "
-          f"(settings: max_pause_seconds/pause_keep_seconds)\n")
+          "(settings: max_pause_seconds/pause_keep_seconds)\n")
     table(CASE_COLUMNS, [row_cells(row) for row in rows])
     print("\nTotals per setting: pooled over every cue, then median (min–max) across cases\n")
     table(TOTAL_COLUMNS, [total_cells(name, [r for r in rows if r["setting"] == name])

@@ -1,6 +1,6 @@
 """Run every benchmark in turn, then print one table of the figures with their goals.
 
-The first five print their own tables as they go; the others give rows to the closing table.
+The first six print their own tables as they go; the others give rows to the closing table.
 `--quick` runs the short version of each (fewer cancels, shorter windows, fewer runs).
 """
 import argparse
@@ -16,7 +16,8 @@ sys.path.insert(0, str(HERE))
 
 from harness import machine, print_rows  # noqa: E402
 
-OWN_TABLES = ("cancel_latency.py", "eta_error.py", "wer.py", "chapters.py", "production.py")
+OWN_TABLES = ("cancel_latency.py", "eta_error.py", "wer.py", "chapters.py", "production.py",
+              "episode_package.py")
 # name -> rows(module, quick)
 SUMMARISED = {
     "event_latency": lambda m, quick: m.rows(quick),
@@ -39,7 +40,8 @@ def main():
     chosen = set(args.only or [Path(s).stem for s in OWN_TABLES] + list(SUMMARISED))
     for script in (s for s in OWN_TABLES if Path(s).stem in chosen):
         print(f"== {script}", flush=True)
-        quick_args = {"cancel_latency.py": ["-n", "3"], "chapters.py": ["--quick"]}
+        quick_args = {"cancel_latency.py": ["-n", "3"], "chapters.py": ["--quick"],
+                      "episode_package.py": ["--quick"]}
         sys.argv = [script] + (quick_args.get(script, []) if args.quick else [])
         runpy.run_path(str(HERE / script), run_name="__main__")
     table = []
