@@ -208,3 +208,21 @@ def test_cancel_in_the_middle_of_stage_6(live_server, interview):
     names = {p.name for p in folder.iterdir()}
     assert "episode.m4a" not in names and "clips" not in names and ".production" not in names
     assert {"audio_hq.flac", "segments.json", "analysis.json"} <= names
+
+
+def test_the_full_programme_keeps_each_range_whole_so_cuts_do_not_drift(tmp_path):
+    from services.stages.audio_production import BLOCK, _program_filter, on_grid
+
+    source = tmp_path / "tone.wav"
+    subprocess.run([ffmpeg(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=40:sample_rate=48000", str(source)], check=True)
+    # 30 ranges whose ends fall between the blocks the programme is cut in
+    ranges = on_grid([(index * 1.3 + 0.0037, index * 1.3 + 0.9061) for index in range(30)])
+    assert all(round(value / BLOCK, 6).is_integer() for pair in ranges for value in pair)
+    program = sum(end - start for start, end in ranges)
+    section = {"leveling": False, "crossfade_seconds": 0.4}
+    graph = _program_filter(section, "full", ranges, False, False, False, 1, program)
+    out = tmp_path / "program.wav"
+    subprocess.run([ffmpeg(), "-hide_banner", "-loglevel", "error", "-i", str(source),
+                    "-filter_complex", graph, "-map", "[out]", str(out)], check=True)
+    assert abs(duration_of(out) - program) <= 0.002, (duration_of(out), program)

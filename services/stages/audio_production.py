@@ -38,6 +38,7 @@ DEFAULTS = {"episode_mode": "full", "max_pause_seconds": 1.5, "pause_keep_second
             "music_bed": None, "music_level_db": -20.0, "music_fade_seconds": 2.0,
             "cover": None}
 MODES = ("full", "highlights")
+BLOCK = 0.01   # seconds: the full programme is cut in whole blocks of this length
 FORMATS = ("m4a", "mp3")
 
 
@@ -98,13 +99,22 @@ def kept_ranges(speech, duration, max_pause, keep):
     return [(round(max(a, 0.0), 3), round(min(b, duration), 3)) for a, b in ranges if b > a]
 
 
+def on_grid(ranges):
+    """The ranges with both ends on the BLOCK grid the programme is cut in, so that each range
+    keeps exactly its length and the timeline adds up to the audio (no drift per cut)."""
+    snapped = [(round(round(a / BLOCK) * BLOCK, 3), round(round(b / BLOCK) * BLOCK, 3))
+               for a, b in ranges]
+    return [(a, b) for a, b in snapped if b > a]
+
+
 def _program_filter(section, mode, ranges, has_intro, has_outro, has_bed, channels, program):
     """The filter graph: programme (kept ranges or crossfaded segments) → leveller → bed → intro/outro."""
     fmt = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts={'mono' if channels == 1 else 'stereo'}"
     parts = []
     if mode == "full":
-        select = "+".join(f"between(t,{a:.3f},{b - 0.005:.3f})" for a, b in ranges)
-        parts.append(f"[0:a]{fmt},asetnsamples=n={SAMPLE_RATE // 100}:p=0,"
+        # Whole 10 ms blocks from a to b (both on the grid), with 2 ms of slack for rounding.
+        select = "+".join(f"between(t,{a - 0.002:.3f},{b - BLOCK + 0.002:.3f})" for a, b in ranges)
+        parts.append(f"[0:a]{fmt},asetnsamples=n={round(SAMPLE_RATE * BLOCK)}:p=0,"
                      f"aselect='{select}',asetpts=N/SR/TB[prog0]")
     else:
         labels = []
@@ -302,8 +312,8 @@ def _program(ctx, section, mode, source, chosen, analysis, duration, channels, i
     ctx.sub_stage("Mixing intro/outro and music bed")
     if mode == "full":
         speech = [tuple(item) for item in (analysis.get("speech") or {}).get("segments") or []]
-        ranges = kept_ranges(speech, duration, float(section["max_pause_seconds"]),
-                             float(section["pause_keep_seconds"]))
+        ranges = on_grid(kept_ranges(speech, duration, float(section["max_pause_seconds"]),
+                                     float(section["pause_keep_seconds"])))
         timeline, out = [], 0.0
         for start, end in ranges:
             timeline.append([start, end, round(out, 3)])
