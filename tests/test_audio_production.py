@@ -11,6 +11,8 @@ import av
 import numpy as np
 import pytest
 
+from services.media.subtitles import parse_vtt
+from services.media.tagging import read_metadata
 from tests.conftest import FIXTURES, cancel_during
 from tests.media_support import child_processes, ffmpeg
 from tests.server_support import start_run, wait_state
@@ -180,6 +182,22 @@ def test_highlights_mode_in_mp3(interview, live_server, monkeypatch):
     assert [c["file"] for c in made["clips"]] == ["clips/01.mp3", "clips/02.mp3"]
     integrated, _, peak = loudness(folder / "episode.mp3")
     assert abs(integrated - TARGET_I) <= 1.0 and peak <= TARGET_TP + 0.5
+    inside = [(base, base + 12.0), (base + 20.0, base + 35.0)]
+    words = [word for segment in json.loads((folder / "transcript.json").read_text())["segments"]
+             for word in segment["words"]]
+    said = {spoken(word["word"]) for word in words
+            if any(a - 0.5 <= word["start"] <= b for a, b in inside)}
+    cues = parse_vtt((folder / "episode.vtt").read_text("utf-8"))
+    assert cues and all(0 <= cue["start"] < cue["end"] <= length + 0.01 for cue in cues)
+    assert {spoken(word) for cue in cues for word in cue["text"].split()} <= said
+    embedded = read_metadata(folder / "episode.mp3")["chapters"]
+    assert [c["title"] for c in embedded] == ["Highlight 1", "Highlight 2"]
+    assert abs(embedded[1]["start"] - (12.0 - 0.4)) <= 0.1
+
+
+def spoken(word):
+    """A word as said: lower case, without punctuation around it."""
+    return word.strip().strip(".,;:?!\"'").lower()
 
 
 def test_cancel_in_the_middle_of_stage_6(live_server, interview):
