@@ -86,6 +86,7 @@ def check_embedded(path, folder, title):
     assert found["tags"]["title"] == title
     assert found["tags"]["album"] == "YouTube Pipeline episodes"
     assert found["tags"]["comment"].endswith(".html")
+    assert found["tags"]["language"] == "eng"
     assert found["cover"]["mime"] == "image/jpeg" and found["cover"]["bytes"] > 1000
 
 

@@ -72,9 +72,8 @@ def _make_cover(ctx, work, tags):
     return made
 
 
-def _transcripts(ctx, plan, mode, episode_seconds, language):
+def _transcripts(ctx, transcript, plan, mode, episode_seconds, language):
     """The episode's transcripts in episode time; the number of cues."""
-    transcript = ctx.read_json("transcript.json")
     cues = episode_timeline.episode_cues(transcript.get("segments") or [], plan["timeline"],
                                          mode, plan["program_offset"], episode_seconds)
     ctx.write_text("episode.vtt", to_vtt(cues))
@@ -87,8 +86,9 @@ def package(ctx, part, work, plan, mode, chapters, episode_seconds):
     """Cover, embedded chapters and tags (into `part`, the encoded episode in `work`), the
     episode's transcripts and its publication record; what production.json notes of them."""
     ctx.sub_stage("Tagging the episode")
-    metadata = ctx.read_json("metadata.json")
-    tags = tags_of(ctx, metadata)
+    metadata, transcript = ctx.read_json("metadata.json"), ctx.read_json("transcript.json")
+    language = transcript.get("language") or (ctx.settings.get("feed") or {}).get("language")
+    tags = {**tags_of(ctx, metadata), "language": language}
     cover = _make_cover(ctx, work, tags)
     tagged = part.with_name(f"tagged-{part.name}")
     try:
@@ -98,9 +98,7 @@ def package(ctx, part, work, plan, mode, chapters, episode_seconds):
         raise StageError(f"The chapters and tags could not be written: {exc}") from exc
     os.replace(tagged, part)
     os.replace(work / COVER, ctx.path(COVER))
-    language = ctx.read_json("transcript.json").get("language") or \
-        (ctx.settings.get("feed") or {}).get("language")
-    cues = _transcripts(ctx, plan, mode, episode_seconds, language)
+    cues = _transcripts(ctx, transcript, plan, mode, episode_seconds, language)
     record = record_publication(ctx.episode_dir, ctx.url)
     ctx.log.info("Episode tagged: %d chapter(s), cover from %s (%dx%d), %d transcript cue(s)",
                  len(chapters), cover["from"], cover["width"], cover["height"], cues)
